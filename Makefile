@@ -1,0 +1,31 @@
+SHELL := /bin/bash
+# The two commands of the README: `make run` and `make test`. Both set up what they need,
+# idempotently: .venv (Python 3.11), the project and its dependencies, the Lite bridge.
+PY ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: run test setup bench clean
+
+run: setup
+	$(BIN)/edge-studio gui
+
+test: setup
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+setup: $(VENV)/.deps-ok
+	@$(BIN)/python -m converters.lite.build
+
+$(BIN)/python:
+	@command -v $(PY) >/dev/null 2>&1 || { echo "edge-studio setup: $(PY) not found: install Python 3.11 with venv (Debian: apt-get install python3.11 python3.11-venv)" >&2; exit 2; }
+	@$(PY) -m venv $(VENV) || { echo "edge-studio setup: could not create $(VENV): install the venv module (Debian: apt-get install python3.11-venv)" >&2; exit 2; }
+
+$(VENV)/.deps-ok: pyproject.toml | $(BIN)/python
+	@echo "Installing Edge Studio and its dependencies into $(VENV) (first run: several minutes)…"
+	@$(BIN)/python -m pip install --quiet --upgrade pip >/dev/null 2>&1 || true
+	@$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test]' 2>&1 | grep -v "^WARNING: Location" ; \
+	  test $${PIPESTATUS[0]} -eq 0 || { echo "edge-studio setup: pip install failed (see above); check that pypi.org is reachable" >&2; exit 2; }
+	@touch $@
+
+clean:
+	rm -rf $(VENV) .cache build dist

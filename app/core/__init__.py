@@ -1,0 +1,1 @@
+"""Qt-free core of Edge Studio (importable and testable without a display)."""

@@ -1,0 +1,141 @@
+"""Run one job in a child process that re-enters the app's own entry point.
+
+MindSpore and Lite cannot share a process, and Lite's converter must not share one with its
+runtime, so conversion, probing and training each run as `<entry> _child <job>`. Parameters go
+in as JSON on stdin; the child answers with one marked JSON line on stdout (Lite writes its own
+chatter to stdout and stderr, so the marker tells ours apart). Works frozen too.
+"""
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import traceback
+from typing import Any, Callable
+
+RESULT_MARK = "@@edge-studio-result@@ "
+EVENT_MARK = "@@edge-studio-event@@ "
+
+# job name -> "module:function"; the function takes the params dict and returns a JSON-able dict.
+JOBS = {
+    "convert": "converters.lite.convert:run_in_child",
+    "probe": "converters.lite.probe:run_in_child",
+    "bridge_check": "app.core.doctor:check_converter_in_child",
+}
+
+
+class ChildError(RuntimeError):
+    """The child failed: its own error text, or how it died. `log` holds its stderr."""
+
+    def __init__(self, message: str, log: str = "", kind: str = "") -> None:
+        super().__init__(message)
+        self.log = log
+        self.kind = kind
+
+
+def entry_command() -> list[str]:
+    """The command that re-enters this app (the frozen executable, or `python -m app`)."""
+    if getattr(sys, "frozen", False):
+        return [sys.executable]
+    return [sys.executable, "-m", "app"]
+
+
+def child_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env.setdefault("GLOG_v", "3")  # Lite: errors only
+    env.setdefault("PYTHONUNBUFFERED", "1")
+    return env
+
+
+def run_child(job: str, params: dict[str, Any], timeout: float = 600.0,
+              on_event: Callable[[dict], None] | None = None,
+              cancel: threading.Event | None = None) -> dict[str, Any]:
+    """Run `job` in a child and return its result dict, or raise ChildError."""
+    with tempfile.TemporaryFile(mode="w+", encoding="utf-8", errors="replace") as err:
+        proc = subprocess.Popen(entry_command() + ["_child", job], stdin=subprocess.PIPE,
+                                stdout=subprocess.PIPE, stderr=err, env=child_env(),
+                                text=True, encoding="utf-8", errors="replace", start_new_session=True)
+        answer: dict[str, Any] = {}
+        chatter: list[str] = []
+
+        def read_stdout() -> None:
+            for line in proc.stdout:
+                if line.startswith(RESULT_MARK):
+                    answer.update(json.loads(line[len(RESULT_MARK):]))
+                elif line.startswith(EVENT_MARK):
+                    if on_event is not None:
+                        on_event(json.loads(line[len(EVENT_MARK):]))
+                else:
+                    chatter.append(line)
+
+        reader = threading.Thread(target=read_stdout, daemon=True)
+        reader.start()
+        try:
+            proc.stdin.write(json.dumps(params))
+            proc.stdin.close()
+        except BrokenPipeError:
+            pass
+        deadline = time.monotonic() + timeout
+        stopped = ""
+        while proc.poll() is None:
+            if cancel is not None and cancel.is_set():
+                stopped = "cancelled"
+            elif time.monotonic() > deadline:
+                stopped = f"timed out after {timeout:.0f} s"
+            if stopped:
+                _kill_group(proc)
+                break
+            time.sleep(0.02)
+        proc.wait()
+        reader.join(timeout=5)
+        err.seek(0)
+        log = "".join(chatter[-200:]) + err.read()[-200_000:]
+    if stopped:
+        raise ChildError(f"{job} {stopped}", log, kind="cancelled" if stopped == "cancelled" else "timeout")
+    if answer.get("ok"):
+        return answer["result"]
+    if answer:
+        raise ChildError(answer.get("error", "failed"), log, kind=answer.get("kind", ""))
+    raise ChildError(f"{job} process {_describe_exit(proc.returncode)}", log, kind="crash")
+
+
+def _kill_group(proc: subprocess.Popen) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        proc.kill()
+
+
+def _describe_exit(code: int) -> str:
+    if code < 0:
+        try:
+            return f"crashed ({signal.Signals(-code).name})"
+        except ValueError:
+            return f"crashed (signal {-code})"
+    return f"exited with code {code} without an answer"
+
+
+def emit_event(event: dict[str, Any]) -> None:
+    """Called inside a child: stream a progress event to the parent."""
+    sys.stdout.write(EVENT_MARK + json.dumps(event) + "\n")
+    sys.stdout.flush()
+
+
+def child_main(job: str) -> int:
+    """Entry inside the child: run the job, print one marked answer line."""
+    try:
+        module_name, func_name = JOBS[job].split(":")
+        func = getattr(importlib.import_module(module_name), func_name)
+        answer = {"ok": True, "result": func(json.loads(sys.stdin.read() or "{}"))}
+    except Exception as exc:  # every failure becomes an answer the parent can show
+        answer = {"ok": False, "error": str(exc) or type(exc).__name__, "kind": type(exc).__name__,
+                  "trace": traceback.format_exc()}
+    sys.stdout.write("\n" + RESULT_MARK + json.dumps(answer) + "\n")
+    sys.stdout.flush()
+    return 0 if answer["ok"] else 1

@@ -1,0 +1,128 @@
+"""Set up the Lite bridge: fetch the Lite 2.0.0 wheel from PyPI, extract the libraries it
+needs, compile the two shims with g++. Idempotent: work already done is skipped.
+
+    python -m converters.lite.build [--force]
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import shutil
+import subprocess
+import sys
+import tempfile
+import zipfile
+from pathlib import Path
+
+from converters.lite import paths
+
+SHIM_DIR = Path(__file__).resolve().parent
+# shim -> (source, the Lite library it links against)
+SHIMS = {
+    paths.RUNTIME_SHIM: ("runtime_shim.cpp", "libmindspore-extendrt_python.so"),
+    paths.CONVERTER_SHIM: ("converter_shim.cpp", "libmindspore_converter.so"),
+}
+
+
+class SetupError(Exception):
+    """A set-up step failed; the message says what to do."""
+
+
+def _libs_ready(home: Path) -> bool:
+    return (home / ".libs-ok").exists()
+
+
+def fetch_libraries(home: Path) -> None:
+    """Download the cp37 x86_64 wheel (works from any Python) and extract libs + headers."""
+    home.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=home.parent, prefix=".lite-setup-") as tmp:
+        tmp_path = Path(tmp)
+        cmd = [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--only-binary=:all:",
+               "--python-version", "3.7", "--platform", "manylinux1_x86_64",
+               f"mindspore-lite=={paths.LITE_VERSION}", "-d", str(tmp_path / "wheel")]
+        print(f"Downloading mindspore-lite {paths.LITE_VERSION} from PyPI (~170 MB, once)…", flush=True)
+        done = subprocess.run(cmd, capture_output=True, text=True)
+        wheels = list((tmp_path / "wheel").glob("mindspore_lite-*.whl"))
+        if done.returncode != 0 or not wheels:
+            last = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no wheel downloaded"]
+            raise SetupError(f"could not download mindspore-lite=={paths.LITE_VERSION} from PyPI "
+                             f"({last[0]}); check that pypi.org is reachable and retry")
+        staged = tmp_path / "home"
+        with zipfile.ZipFile(wheels[0]) as wheel:
+            for info in wheel.infolist():
+                name = info.filename
+                if name.startswith("mindspore_lite/include/") and not info.is_dir():
+                    target = staged / name[len("mindspore_lite/"):]
+                elif name.startswith("mindspore_lite/lib/") and Path(name).name in paths.NEEDED_LIBS:
+                    target = staged / "lib" / Path(name).name
+                else:
+                    continue
+                target.parent.mkdir(parents=True, exist_ok=True)
+                with wheel.open(info) as src, open(target, "wb") as dst:
+                    shutil.copyfileobj(src, dst)
+        missing = [lib for lib in paths.NEEDED_LIBS if not (staged / "lib" / lib).exists()]
+        if missing:
+            raise SetupError(f"the mindspore-lite wheel lacks {', '.join(missing)}")
+        for lib in (staged / "lib").iterdir():
+            lib.chmod(0o755)
+        if home.exists():
+            shutil.rmtree(home)
+        staged.rename(home)
+        (home / ".libs-ok").write_text(paths.LITE_VERSION)
+
+
+def _sources_hash() -> str:
+    digest = hashlib.sha256()
+    for name in sorted(["shim_common.h"] + [src for src, _ in SHIMS.values()]):
+        digest.update((SHIM_DIR / name).read_bytes())
+    return digest.hexdigest()
+
+
+def build_shims(home: Path, force: bool = False) -> None:
+    stamp = home / ".shims-hash"
+    wanted = _sources_hash()
+    if not force and stamp.exists() and stamp.read_text() == wanted and all(
+            (home / shim).exists() for shim in SHIMS):
+        return
+    compiler = shutil.which("g++")
+    if compiler is None:
+        raise SetupError("g++ is not installed: install it (Debian/Ubuntu: apt-get install g++) and retry")
+    for shim, (source, library) in SHIMS.items():
+        out = home / shim
+        tmp = home / f".{shim}.tmp"
+        cmd = [compiler, "-std=c++17", "-O2", "-fPIC", "-shared", "-fvisibility=hidden",
+               "-D_GLIBCXX_USE_CXX11_ABI=0",  # the Lite libraries use the old std::string ABI
+               f"-I{home}", f"-I{home / 'include'}", str(SHIM_DIR / source), "-o", str(tmp),
+               f"-L{home / 'lib'}", f"-l:{library}",
+               "-Wl,--disable-new-dtags,-rpath,$ORIGIN/lib"]  # no LD_LIBRARY_PATH needed
+        print(f"Compiling {shim}…", flush=True)
+        done = subprocess.run(cmd, capture_output=True, text=True)
+        if done.returncode != 0:
+            raise SetupError(f"g++ failed to build {shim}:\n{done.stderr[-2000:]}")
+        tmp.replace(out)
+    stamp.write_text(wanted)
+
+
+def ensure_bridge(force: bool = False) -> Path:
+    home = paths.lite_home()
+    if force or not _libs_ready(home):
+        fetch_libraries(home)
+    build_shims(home, force=force)
+    return home
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--force", action="store_true", help="download and rebuild even if present")
+    args = parser.parse_args(argv)
+    try:
+        home = ensure_bridge(force=args.force)
+    except SetupError as exc:
+        print(f"edge-studio setup: {exc}", file=sys.stderr)
+        return 2
+    print(f"Lite bridge ready in {home}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
