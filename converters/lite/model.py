@@ -27,7 +27,7 @@ class TensorSpec:
     name: str
     shape: tuple[int, ...]
     dtype: np.dtype
-    format: str  # "NCHW", "NHWC" or "other"
+    format: str  # "NCHW" or "NHWC" for 4-D tensors, else "ND"
 
     @property
     def nbytes(self) -> int:
@@ -57,13 +57,22 @@ class Profile:
         return dict(sorted(totals.items(), key=lambda kv: -kv[1]))
 
 
+def _layout(shape: tuple[int, ...], reported: int) -> str:
+    # Lite 2.0 reports NCHW even for the NHWC inputs its converter makes by default (checked),
+    # so a 4-D image-like shape with channels last is called NHWC here.
+    if len(shape) == 4 and shape[3] in (1, 3, 4) and shape[1] not in (1, 3, 4):
+        return "NHWC"
+    return LAYOUTS.get(reported, "other") if len(shape) == 4 else "ND"
+
+
 def _specs(items: list[dict]) -> tuple[TensorSpec, ...]:
     specs = []
     for t in items:
         dtype = DTYPES.get(t["dtype"])
         if dtype is None:
             raise LiteError(f"tensor {t['name']!r} has a data type the bridge does not map ({t['dtype']})")
-        specs.append(TensorSpec(t["name"], tuple(t["shape"]), np.dtype(dtype), LAYOUTS.get(t["format"], "other")))
+        shape = tuple(t["shape"])
+        specs.append(TensorSpec(t["name"], shape, np.dtype(dtype), _layout(shape, t["format"])))
     return tuple(specs)
 
 
@@ -110,12 +119,12 @@ class LiteModel:
         self._in_sizes = (c_size_t * n_in)(*[s.nbytes for s in self.inputs])
         self._out_ptrs = (c_void_p * n_out)()
         self._out_sizes = (c_size_t * n_out)(*[s.nbytes for s in self.outputs])
-        self._bound: list[np.ndarray] = [np.zeros(s.shape, s.dtype) for s in self.inputs]
-        for i, arr in enumerate(self._bound):
-            self._in_ptrs[i] = arr.ctypes.data
+        self._bound: list[np.ndarray | None] = [None] * n_in  # the arrays Lite reads from
 
     def resize(self, shapes: Sequence[Sequence[int]] | Mapping[str, Sequence[int]]) -> None:
-        """New input shapes, in input order or by name (e.g. another batch size)."""
+        """New input shapes, in input order or by name (e.g. another batch size).
+
+        Lite 2.0 updates the output shapes at the next predict (`outputs` follows then)."""
         if isinstance(shapes, Mapping):
             missing = [s.name for s in self.inputs if s.name not in shapes]
             if missing:
@@ -149,14 +158,24 @@ class LiteModel:
                                     "(use resize() for another shape)")
                 self._bound[i] = arr  # keeps the buffer alive while Lite reads it
                 self._in_ptrs[i] = arr.ctypes.data
-            outputs = [np.empty(s.shape, s.dtype) for s in self.outputs]
-            for i, arr in enumerate(outputs):
-                self._out_ptrs[i] = arr.ctypes.data
-            rc = self._lib.es_model_predict(handle, self._in_ptrs, self._in_sizes, self._out_ptrs,
-                                            self._out_sizes)
-            if rc == -2:  # output shapes changed (dynamic shapes): describe again, then retry once
+            outputs = self._run(handle)
+            if outputs is None:  # output shapes changed (after a resize): describe again, run again
+                bound = self._bound
                 self._refresh()
-                return self.predict(inputs)
+                for i, arr in enumerate(bound):
+                    self._bound[i], self._in_ptrs[i] = arr, arr.ctypes.data
+                outputs = self._run(handle)
+        if outputs is None:
+            raise LiteError("Lite predict failed: output shapes keep changing")
+        return outputs
+
+    def _run(self, handle: int) -> list[np.ndarray] | None:
+        outputs = [np.empty(s.shape, s.dtype) for s in self.outputs]
+        for i, arr in enumerate(outputs):
+            self._out_ptrs[i] = arr.ctypes.data
+        rc = self._lib.es_model_predict(handle, self._in_ptrs, self._in_sizes, self._out_ptrs, self._out_sizes)
+        if rc == -2:
+            return None
         if rc != 0:
             raise LiteError(f"Lite predict failed: {native.last_error(self._lib)}")
         return outputs

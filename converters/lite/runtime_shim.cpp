@@ -52,9 +52,7 @@ static void describe(std::ostringstream &os, const std::vector<MSTensor> &tensor
   os << ']';
 }
 
-static void refresh(EsModel *m) {
-  m->inputs = m->model.GetInputs();
-  m->outputs = m->model.GetOutputs();
+static void describe_model(EsModel *m) {
   std::ostringstream os;
   os << "{\"inputs\":";
   describe(os, m->inputs);
@@ -62,6 +60,12 @@ static void refresh(EsModel *m) {
   describe(os, m->outputs);
   os << '}';
   m->info = os.str();
+}
+
+static void refresh(EsModel *m) {
+  m->inputs = m->model.GetInputs();
+  m->outputs = m->model.GetOutputs();
+  describe_model(m);
 }
 
 static bool check(const mindspore::Status &st, const char *what) {
@@ -160,6 +164,8 @@ ES_EXPORT int es_model_predict(void *handle, void **in_ptrs, const size_t *in_si
     for (size_t i = 0; i < m->outputs.size(); ++i) {
       size_t n = m->outputs[i].DataSize();
       if (n != out_sizes[i]) {
+        // Lite 2.0 learns output shapes after a resize only by running: describe what it returned.
+        describe_model(m);
         es::set_error("output " + std::to_string(i) + " size changed; refresh the model info");
         return -2;
       }
