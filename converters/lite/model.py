@@ -117,9 +117,11 @@ class LiteModel:
         n_in, n_out = len(self.inputs), len(self.outputs)
         self._in_ptrs = (c_void_p * n_in)()
         self._in_sizes = (c_size_t * n_in)(*[s.nbytes for s in self.inputs])
-        self._out_ptrs = (c_void_p * n_out)()
         self._out_sizes = (c_size_t * n_out)(*[s.nbytes for s in self.outputs])
+        self._out_bufs = [np.empty(s.shape, s.dtype) for s in self.outputs]  # Lite copies outputs here
+        self._out_ptrs = (c_void_p * n_out)(*[b.__array_interface__["data"][0] for b in self._out_bufs])
         self._bound: list[np.ndarray | None] = [None] * n_in  # the arrays Lite reads from
+        self._predict = self._lib.es_model_predict
 
     def resize(self, shapes: Sequence[Sequence[int]] | Mapping[str, Sequence[int]]) -> None:
         """New input shapes, in input order or by name (e.g. another batch size).
@@ -140,9 +142,14 @@ class LiteModel:
         self._refresh()
 
     # -- inference -----------------------------------------------------------------------------
-    def predict(self, inputs: np.ndarray | Sequence[np.ndarray] | Mapping[str, np.ndarray]) -> list[np.ndarray]:
-        """Run once. Inputs: one array, a sequence in input order, or a dict by name."""
-        if isinstance(inputs, np.ndarray):
+    def predict(self, inputs: np.ndarray | Sequence[np.ndarray] | Mapping[str, np.ndarray],
+                copy: bool = True) -> list[np.ndarray]:
+        """Run once. Inputs: one array, a sequence in input order, or a dict by name.
+
+        Input arrays are bound, not copied. Outputs land in buffers owned by the model;
+        copy=False returns those buffers themselves (overwritten by the next call).
+        """
+        if type(inputs) is np.ndarray:
             inputs = (inputs,)
         elif isinstance(inputs, Mapping):
             inputs = [inputs[s.name] for s in self.inputs]
@@ -150,35 +157,29 @@ class LiteModel:
             raise LiteError(f"the model takes {len(self.inputs)} input(s), got {len(inputs)}")
         with self._lock:
             handle = self._check_open()
-            for i, (arr, spec) in enumerate(zip(inputs, self.inputs)):
-                if arr.dtype != spec.dtype or not arr.flags.c_contiguous:
-                    arr = np.ascontiguousarray(arr, dtype=spec.dtype)
-                if arr.shape != spec.shape:
-                    raise LiteError(f"input {spec.name!r} must have shape {spec.shape}, got {arr.shape} "
-                                    "(use resize() for another shape)")
-                self._bound[i] = arr  # keeps the buffer alive while Lite reads it
-                self._in_ptrs[i] = arr.ctypes.data
-            outputs = self._run(handle)
-            if outputs is None:  # output shapes changed (after a resize): describe again, run again
+            for i, arr in enumerate(inputs):
+                if arr is not self._bound[i]:  # hot path: a new array each frame
+                    self._bind(i, arr)
+            rc = self._predict(handle, self._in_ptrs, self._in_sizes, self._out_ptrs, self._out_sizes)
+            if rc == -2:  # output shapes changed (after a resize): describe again, run again
                 bound = self._bound
                 self._refresh()
                 for i, arr in enumerate(bound):
-                    self._bound[i], self._in_ptrs[i] = arr, arr.ctypes.data
-                outputs = self._run(handle)
-        if outputs is None:
-            raise LiteError("Lite predict failed: output shapes keep changing")
-        return outputs
+                    self._bind(i, arr)
+                rc = self._predict(handle, self._in_ptrs, self._in_sizes, self._out_ptrs, self._out_sizes)
+            if rc != 0:
+                raise LiteError(f"Lite predict failed: {native.last_error(self._lib)}")
+            return [buf.copy() for buf in self._out_bufs] if copy else list(self._out_bufs)
 
-    def _run(self, handle: int) -> list[np.ndarray] | None:
-        outputs = [np.empty(s.shape, s.dtype) for s in self.outputs]
-        for i, arr in enumerate(outputs):
-            self._out_ptrs[i] = arr.ctypes.data
-        rc = self._lib.es_model_predict(handle, self._in_ptrs, self._in_sizes, self._out_ptrs, self._out_sizes)
-        if rc == -2:
-            return None
-        if rc != 0:
-            raise LiteError(f"Lite predict failed: {native.last_error(self._lib)}")
-        return outputs
+    def _bind(self, i: int, arr: np.ndarray) -> None:
+        spec = self.inputs[i]
+        if arr.dtype != spec.dtype or not arr.flags.c_contiguous:
+            arr = np.ascontiguousarray(arr, dtype=spec.dtype)
+        if arr.shape != spec.shape:
+            raise LiteError(f"input {spec.name!r} must have shape {spec.shape}, got {arr.shape} "
+                            "(use resize() for another shape)")
+        self._bound[i] = arr  # keeps the buffer alive while Lite reads it
+        self._in_ptrs[i] = arr.__array_interface__["data"][0]
 
     def time_native_predict(self, iterations: int = 1000) -> float:
         """Seconds per call of Lite's own C++ Predict on the last bound inputs (no Python in the loop)."""

@@ -20,6 +20,7 @@ struct EsModel {
   mindspore::Model model;
   std::vector<MSTensor> inputs;
   std::vector<MSTensor> outputs;
+  std::vector<void *> bound;  // caller buffers now set as input data (SetData only on change)
   std::string info;     // JSON description of inputs/outputs, refreshed after resize
   std::string profile;  // JSON result of the last es_model_profile
 };
@@ -64,6 +65,7 @@ static void describe_model(EsModel *m) {
 
 static void refresh(EsModel *m) {
   m->inputs = m->model.GetInputs();
+  m->bound.assign(m->inputs.size(), nullptr);
   m->outputs = m->model.GetOutputs();
   describe_model(m);
 }
@@ -158,7 +160,10 @@ ES_EXPORT int es_model_predict(void *handle, void **in_ptrs, const size_t *in_si
                       std::to_string(m->inputs[i].DataSize()));
         return -1;
       }
-      m->inputs[i].SetData(in_ptrs[i], false);
+      if (m->bound[i] != in_ptrs[i]) {
+        m->inputs[i].SetData(in_ptrs[i], false);
+        m->bound[i] = in_ptrs[i];
+      }
     }
     if (run_once(m) != 0) return -1;
     for (size_t i = 0; i < m->outputs.size(); ++i) {
