@@ -14,6 +14,8 @@ from __future__ import annotations
 import json
 import os
 import re
+import select
+import signal
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -103,26 +105,72 @@ def _save_arrays(folder: Path, role: str, names: list[str], arrays) -> list[dict
 # -- children ------------------------------------------------------------------------------------
 
 def convert_batch_in_child(params: dict) -> dict:
-    """Inside a converter child: ONNX -> .ms for each case, one event per case."""
+    """Inside a converter child: ONNX -> .ms for each case, one event per case.
+
+    Lite's converter keeps process-wide state between conversions (its unsupported-op list
+    grows; some models convert, fail or crash differently after others did). So the libraries
+    are loaded once here and each conversion runs in a fork of this process: a fresh state per
+    case for a few ms, and a crash or hang costs that case alone.
+    """
     from app.core.child import emit_event
     from converters.lite import native
 
     lib = native.converter()
+    timeout = params.get("case_timeout", CASE_TIMEOUT / 2)
     converted = 0
     for case in params["cases"]:
-        out = case["out"]
-        Path(out + ".ms").unlink(missing_ok=True)
-        with native.captured_stderr() as log:  # Lite's own reason lands on fd 2
-            rc = lib.es_convert(2, native.encode_path(case["model"]), b"", native.encode_path(out), 4,
-                                params.get("input_format", 0), b"", 0, b"", 0)
-        ok = rc == 0 and Path(out + ".ms").is_file()
-        if rc == 0 and not ok:
-            error = "the converter reported success but wrote no model"
-        else:
-            error = "" if ok else _convert_reason(case.get("ops", []), log[0], native.last_error(lib), rc)
-        converted += ok
-        emit_event({"name": case["name"], "ok": ok, "error": error})
+        outcome, error = _in_fork(lambda: _convert_one(lib, case, params.get("input_format", 0)), timeout)
+        if outcome == "crash":
+            error = f"the converter {error}"
+        converted += outcome == "converted"
+        emit_event({"name": case["name"], "ok": outcome == "converted", "outcome": outcome, "error": error})
     return {"cases": len(params["cases"]), "converted": converted}
+
+
+def _convert_one(lib, case: dict, input_format: int) -> tuple[str, str]:
+    from converters.lite import native
+
+    out = case["out"]
+    Path(out + ".ms").unlink(missing_ok=True)
+    with native.captured_stderr() as log:  # Lite's own reason lands on fd 2
+        rc = lib.es_convert(2, native.encode_path(case["model"]), b"", native.encode_path(out), 4,
+                            input_format, b"", 0, b"", 0)
+    if rc != 0:
+        return "convert_fail", _convert_reason(case.get("ops", []), log[0], native.last_error(lib), rc)
+    if not Path(out + ".ms").is_file():
+        return "convert_fail", "the converter reported success but wrote no model"
+    return "converted", ""
+
+
+def _in_fork(work: Callable[[], tuple[str, str]], timeout: float) -> tuple[str, str]:
+    """Run `work` in a forked process; its (outcome, reason), or ("crash", how it died)."""
+    read_fd, write_fd = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the fork: answer through the pipe, then leave without any cleanup
+        os.close(read_fd)
+        try:
+            answer = list(work())
+        except BaseException as exc:  # noqa: BLE001 - every failure must reach the parent
+            answer = ["convert_fail", f"{type(exc).__name__}: {exc}"[:300]]
+        os.write(write_fd, json.dumps(answer).encode())
+        os._exit(0)
+    os.close(write_fd)
+    with os.fdopen(read_fd, "rb") as pipe:
+        ready, _, _ = select.select([pipe], [], [], timeout)
+        if not ready:
+            os.kill(pid, signal.SIGKILL)
+        data = pipe.read() if ready else b""
+    _, status = os.waitpid(pid, 0)
+    if data:
+        return tuple(json.loads(data))
+    if not ready:
+        return "crash", f"hung over {timeout:.0f} s"
+    if not os.WIFSIGNALED(status):
+        return "crash", f"exited with code {os.WEXITSTATUS(status)}"
+    try:
+        return "crash", f"died with {signal.Signals(os.WTERMSIG(status)).name}"
+    except ValueError:
+        return "crash", f"died with signal {os.WTERMSIG(status)}"
 
 
 def _convert_reason(ops: list[str], log: str, last: str, rc: int) -> str:
