@@ -77,6 +77,89 @@ def cmd_probe(args) -> int:
     return 0
 
 
+def _progress_bar(total: float, description: str):
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+    progress = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
+                        TimeElapsedColumn(), TimeRemainingColumn(), transient=False)
+    return progress, progress.add_task(description, total=total)
+
+
+def cmd_train(args) -> int:
+    from app.core.training import TrainConfig, train
+
+    config = TrainConfig(data=args.data, epochs=args.epochs, batch_size=args.batch_size,
+                         learning_rate=args.lr, seed=args.seed, time_budget_s=args.time_budget,
+                         folder_options={"size": args.image_size, "color": args.color} if args.data != "digits" else {})
+    if args.json:
+        metrics = train(config, args.out)
+        _print_json({k: v for k, v in metrics.items()} | {"out": str(Path(args.out).resolve())})
+        return 0
+    progress, task = _progress_bar(args.epochs, "training")
+
+    def on_event(event: dict) -> None:
+        if event["type"] == "step":
+            done = event["epoch"] - 1 + event["step"] / event["steps"]
+            progress.update(task, completed=done, description=f"epoch {event['epoch']} loss {event['loss']:.3f}")
+        elif event["type"] == "epoch":
+            progress.console.print(f"epoch {event['epoch']}: loss {event['loss']:.4f}  "
+                                   f"val top-1 {event['val_accuracy'] * 100:.2f} %  ({event['seconds']:.1f} s)")
+
+    with progress:
+        metrics = train(config, args.out, on_event=on_event)
+    print(f"val top-1 {metrics['val_top1'] * 100:.2f} % (ONNX {metrics['onnx_val_top1'] * 100:.2f} %) in "
+          f"{metrics['train_seconds']:.1f} s → {args.out}")
+    return 0
+
+
+def cmd_deploy(args) -> int:
+    from app.core.deploy import deploy
+
+    kwargs = dict(data=args.data, calibration=args.calib, calibration_samples=args.calib_samples,
+                  calibration_method=args.calib_method, tiers=tuple(args.tiers.split(",")))
+    if args.json:
+        _print_json(deploy(args.model, args.out, **kwargs))
+        return 0
+    progress, task = _progress_bar(1.0, "deploying")
+    with progress:
+        summary = deploy(args.model, args.out, progress=lambda f, m: progress.update(task, completed=f, description=m),
+                         **kwargs)
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"Deployment package {args.out}")
+    for column in ("target", "runtime", "precision", "size", "× FP32 .ms", "top-1", "cosine vs FP32"):
+        table.add_column(column)
+    for name, r in summary["targets"].items():
+        table.add_row(name, r["runtime"], r.get("precision", "fp32"), f"{r['size_bytes'] / 1024:.1f} KiB",
+                      f"{r['size_vs_fp32_ms']:.2f}" if "size_vs_fp32_ms" in r else "",
+                      f"{r['top1'] * 100:.2f} %", ", ".join(f"{c:.5f}" for c in r.get("cosine_vs_fp32", [])))
+    Console().print(table)
+    return 0
+
+
+def cmd_eval(args) -> int:
+    from app.core.evaluate import evaluate, find_preprocess, validation_inputs
+
+    model = Path(args.model)
+    if not model.is_file():
+        raise ValueError(f"{model}: no such model file")
+    spec = find_preprocess(model)
+    x, y = validation_inputs(args.data, spec)
+    reference = None
+    if args.reference:
+        reference = evaluate(args.reference, x, y)["outputs"]
+    result = evaluate(model, x, y, threads=args.threads, reference_outputs=reference)
+    result.pop("outputs")
+    if args.json:
+        _print_json(result)
+    else:
+        cos = f", cosine vs reference {result['cosine_vs_fp32']}" if reference is not None else ""
+        print(f"{model.name} on {result['runtime']}: top-1 {result['top1'] * 100:.2f} % over {result['samples']} "
+              f"samples, {result['size_bytes'] / 1024:.1f} KiB{cos}")
+    return 0
+
+
 def cmd_gui(args) -> int:
     from app.gui.main import run_gui
 
@@ -112,6 +195,38 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--timeout", type=float, default=120)
     p.set_defaults(func=cmd_probe)
 
+    p = sub.add_parser("train", help="train the small CNN with MindSpore (in its own process)")
+    p.add_argument("--data", default="digits", help='"digits" (bundled) or a folder DIR/<class>/*.png')
+    p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("--epochs", type=int, default=8)
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--lr", type=float, default=2e-3)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--time-budget", type=float, default=50.0, help="stop after the epoch that passes it (s)")
+    p.add_argument("--image-size", type=int, default=64, help="folder datasets: square input size")
+    p.add_argument("--color", choices=["RGB", "GRAY"], default="RGB", help="folder datasets: colour")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("deploy", help="convert to every tier, evaluate, write a deployment package")
+    p.add_argument("model", help="model.onnx (from train, or imported with preprocess.json beside it)")
+    p.add_argument("--out", required=True, help="package folder")
+    p.add_argument("--data", help='evaluation data: "digits" or a folder (default: what training used)')
+    p.add_argument("--tiers", default="cloud,edge,device")
+    p.add_argument("--calib", help="INT8 calibration folder (default: samples of the training split)")
+    p.add_argument("--calib-samples", type=int, default=100)
+    p.add_argument("--calib-method", default="MAX_MIN", choices=["MAX_MIN", "KL", "REMOVAL_OUTLIER"])
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_deploy)
+
+    p = sub.add_parser("eval", help="top-1 of any artifact (.onnx, .ms, .mindir) on a dataset")
+    p.add_argument("model")
+    p.add_argument("--data", default="digits", help='"digits" or a folder DIR/<class>/*.png')
+    p.add_argument("--reference", help="FP32 model whose outputs the cosine similarity is taken against")
+    p.add_argument("--threads", type=int, default=0)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_eval)
+
     p = sub.add_parser("gui", help="open the desktop app (the default)")
     p.set_defaults(func=cmd_gui)
     return parser
@@ -122,11 +237,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         return cmd_gui(args)
     from app.core.child import ChildError
+    from app.core.deploy import DeployError
+    from app.core.training import TrainingError
     from converters.lite import LiteError
 
     try:
         return args.func(args)
-    except (LiteError, ChildError, ValueError, OSError) as exc:
+    except (LiteError, ChildError, TrainingError, DeployError, ValueError, OSError, RuntimeError) as exc:
         print(f"edge-studio {args.command}: error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

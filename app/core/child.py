@@ -27,6 +27,8 @@ JOBS = {
     "convert": "converters.lite.convert:run_in_child",
     "probe": "converters.lite.probe:run_in_child",
     "bridge_check": "app.core.doctor:check_converter_in_child",
+    "train": "app.core.trainer:run_in_child",
+    "mindspore_batch": "app.core.runtimes:mindspore_batch_in_child",
     "conformance_convert": "converters.lite.conformance:convert_batch_in_child",
     "conformance_run": "converters.lite.conformance:run_batch_in_child",
 }

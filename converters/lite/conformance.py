@@ -4,10 +4,11 @@ The onnx wheel does not ship `backend/test/data/node/`, but it ships the generat
 (`onnx.backend.test.case.node.collect_testcases()`), which yield the same cases. Each case is
 written to `workdir/cases/<name>/` as model.onnx plus input_<i>.npy / output_<i>.npy.
 
-Converting and running happen in two batched child processes per shard (the converter and the
-runtime must not share a process, and a child per case would cost ~0.4 s each). A child that
-crashes or hangs costs only the case it was on: that case is recorded as "crash" and a fresh
-child takes the rest of the batch.
+Converting and running happen in batched child processes, one converter child and then one
+runtime child per shard (the two must not share a process, and a child per case would cost
+~0.4 s each). The converter child forks once per case, because Lite's converter carries state
+from one conversion to the next. A child that crashes or hangs costs only the case it was on:
+that case is recorded as "crash" and a fresh child takes the rest of the batch.
 """
 from __future__ import annotations
 
@@ -26,7 +27,8 @@ import numpy as np
 
 OUTCOMES = ("pass", "convert_fail", "load_fail", "run_fail", "mismatch", "crash", "skipped")
 RTOL, ATOL = 1e-3, 1e-5
-CASE_TIMEOUT = 60.0  # s without a per-case event before the child is taken for hung
+CASE_TIMEOUT = 60.0  # s without a per-case event before a child is taken for hung
+FORK_TIMEOUT = 30.0  # s for one conversion in its fork (under CASE_TIMEOUT, so it fires first)
 BATCH_TIMEOUT = 3600.0  # s per child; the per-case watchdog is what normally fires
 
 ProgressFn = Callable[[str, str, dict], None]  # (phase, case name, result)
@@ -116,7 +118,7 @@ def convert_batch_in_child(params: dict) -> dict:
     from converters.lite import native
 
     lib = native.converter()
-    timeout = params.get("case_timeout", CASE_TIMEOUT / 2)
+    timeout = params.get("fork_timeout", FORK_TIMEOUT)
     converted = 0
     for case in params["cases"]:
         outcome, error = _in_fork(lambda: _convert_one(lib, case, params.get("input_format", 0)), timeout)
@@ -271,12 +273,12 @@ def _differs(got: np.ndarray, want: np.ndarray) -> str:
 
 
 def _first_line(exc: Exception) -> str:
-    """The bridge's summary plus Lite's first logged error (usually the root cause)."""
+    """The error's first line plus Lite's first logged error (usually the root cause)."""
     from converters.lite.errors import LiteError, lite_errors
 
     summary = (str(exc).splitlines() or [""])[0]
-    if not isinstance(exc, LiteError):
-        summary = f"{type(exc).__name__}: {summary}"
+    if not isinstance(exc, LiteError):  # raised by our Python side of the bridge, not by Lite
+        summary = f"bridge raised {type(exc).__name__}: {summary}"
     first = lite_errors(getattr(exc, "log", ""), limit=1000)[:1]
     return "; ".join([summary, *first])[:300]
 
@@ -328,7 +330,7 @@ def _run_batches(job: str, cases: list[dict], record: Callable[[dict, dict], Non
             run_child(job, params, timeout=BATCH_TIMEOUT, on_event=on_event, cancel=dog.cancel)
             failure = ""
         except ChildError as exc:
-            failure = f"hung over {case_timeout:.0f} s" if exc.kind == "cancelled" else str(exc)
+            failure = f"hung over {case_timeout:g} s" if exc.kind == "cancelled" else str(exc)
         finally:
             dog.stop()
         remaining = remaining[len(done):]

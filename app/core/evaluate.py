@@ -1,0 +1,52 @@
+"""Evaluate any artifact on a dataset: top-1, and agreement with the FP32 reference."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from app.core.datasets import Dataset, load_dataset
+from app.core.preprocess import PreprocessSpec
+from app.core.runtimes import run_batch, runtime_name
+
+
+def validation_inputs(data: str | Dataset, spec: PreprocessSpec | None = None, seed: int = 0,
+                      val_fraction: float = 0.2) -> tuple[np.ndarray, np.ndarray]:
+    """The held-out split training used (same seed), preprocessed like the model's input."""
+    dataset = data if isinstance(data, Dataset) else load_dataset(data, **_folder_options(spec))
+    if spec is not None:
+        dataset.preprocess = spec
+    _, val = dataset.split(val_fraction, seed)
+    return dataset.inputs(val), dataset.labels[val]
+
+
+def _folder_options(spec: PreprocessSpec | None) -> dict:
+    return {} if spec is None else {"size": spec.width, "color": spec.color}
+
+
+def cosine(a: np.ndarray, b: np.ndarray) -> float:
+    """Mean per-sample cosine similarity of two (N, ...) output batches."""
+    a, b = a.reshape(len(a), -1).astype(np.float64), b.reshape(len(b), -1).astype(np.float64)
+    denom = np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1)
+    return float(np.mean(np.sum(a * b, axis=1) / np.where(denom == 0, 1, denom)))
+
+
+def evaluate(model: str | Path, x: np.ndarray, labels: np.ndarray, threads: int = 0,
+             reference_outputs: list[np.ndarray] | None = None) -> dict:
+    """Run every sample through the model's runtime; top-1 on output 0, cosine vs the reference."""
+    model = Path(model)
+    outputs = run_batch(model, x, threads=threads)
+    result = {"model": str(model), "runtime": runtime_name(model), "size_bytes": model.stat().st_size,
+              "samples": int(len(labels)), "top1": float((outputs[0].argmax(-1) == labels).mean())}
+    if reference_outputs is not None:
+        result["cosine_vs_fp32"] = [round(cosine(o, r), 6) for o, r in zip(outputs, reference_outputs)]
+    result["outputs"] = outputs
+    return result
+
+
+def find_preprocess(model: Path) -> PreprocessSpec | None:
+    """preprocess.json next to the model, or in its parent (deployment packages)."""
+    for folder in (model.parent, model.parent.parent):
+        if (folder / "preprocess.json").is_file():
+            return PreprocessSpec.load(folder / "preprocess.json")
+    return None

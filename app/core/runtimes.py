@@ -1,0 +1,133 @@
+"""Runtimes behind one small interface: predict(x) -> list of outputs.
+
+Lite runs in this process; onnxruntime is the peer; full MindSpore runs only in a child
+(it cannot share a process with Lite), so it offers batch evaluation here and serves frames
+through the cloud tier.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from app.core.mindir import is_lite_mindir
+
+
+class Runtime(Protocol):
+    name: str
+    input_shape: tuple[int, ...]
+
+    def predict(self, x: np.ndarray) -> list[np.ndarray]: ...
+
+    def close(self) -> None: ...
+
+
+class OnnxRuntime:
+    name = "onnxruntime"
+
+    def __init__(self, path: str | Path, threads: int = 0) -> None:
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads or os.cpu_count() or 1
+        self._session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        first = self._session.get_inputs()[0]
+        self._input = first.name
+        self.input_shape = tuple(d if isinstance(d, int) else 1 for d in first.shape)
+
+    def predict(self, x: np.ndarray) -> list[np.ndarray]:
+        return self._session.run(None, {self._input: x})
+
+    def close(self) -> None:
+        self._session = None
+
+
+class LiteRuntime:
+    name = "lite"
+
+    def __init__(self, path: str | Path, threads: int = 0) -> None:
+        from converters.lite import LiteModel
+
+        self.model = LiteModel(path, threads=threads or None)
+        self.input_shape = self.model.inputs[0].shape
+
+    def predict(self, x: np.ndarray) -> list[np.ndarray]:
+        return self.model.predict(x)
+
+    def close(self) -> None:
+        self.model.close()
+
+
+IN_PROCESS = {"onnxruntime": OnnxRuntime, "lite": LiteRuntime}
+
+
+def runtime_name(path: str | Path) -> str:
+    """Which runtime executes this file: .onnx → onnxruntime, .ms → lite, .mindir → by producer."""
+    suffix = Path(path).suffix.lower()
+    by_suffix = {".onnx": lambda p: "onnxruntime", ".ms": lambda p: "lite",
+                 ".mindir": lambda p: "lite" if is_lite_mindir(p) else "mindspore"}
+    if suffix not in by_suffix:
+        raise ValueError(f"{Path(path).name}: no runtime runs {suffix or 'files without a suffix'} "
+                         "(use .onnx, .ms or .mindir)")
+    return by_suffix[suffix](path)
+
+
+def open_runtime(path: str | Path, threads: int = 0) -> Runtime:
+    name = runtime_name(path)
+    if name not in IN_PROCESS:
+        raise ValueError(f"{Path(path).name} runs on {name}, which lives in its own process (the cloud tier)")
+    return IN_PROCESS[name](path, threads)
+
+
+def run_batch(path: str | Path, x: np.ndarray, threads: int = 0, timeout: float = 600) -> list[np.ndarray]:
+    """Outputs for every sample of x (N, ...), one sample per call as on a device."""
+    if runtime_name(path) == "mindspore":
+        return _mindspore_batch(path, x, timeout)
+    runtime = open_runtime(path, threads)
+    x = match_layout(x, runtime.input_shape)
+    try:
+        per_sample = [runtime.predict(np.ascontiguousarray(x[i:i + 1])) for i in range(len(x))]
+    finally:
+        runtime.close()
+    return [np.concatenate([outs[k] for outs in per_sample]) for k in range(len(per_sample[0]))]
+
+
+def match_layout(x: np.ndarray, input_shape: tuple[int, ...]) -> np.ndarray:
+    """NCHW samples for a model that takes NHWC (Lite's default for converted .ms) get transposed."""
+    if x.ndim == 4 and tuple(input_shape[1:]) != x.shape[1:] and \
+            tuple(input_shape[1:]) == (x.shape[2], x.shape[3], x.shape[1]):
+        return np.ascontiguousarray(x.transpose(0, 2, 3, 1))
+    return x
+
+
+def _mindspore_batch(path: str | Path, x: np.ndarray, timeout: float) -> list[np.ndarray]:
+    from app.core.child import ChildError, run_child
+
+    with tempfile.TemporaryDirectory(prefix="edge-studio-ms-eval-") as tmp:
+        np.save(Path(tmp) / "x.npy", x)
+        try:
+            answer = run_child("mindspore_batch", {"model": str(Path(path).resolve()), "folder": tmp},
+                               timeout=timeout)
+        except ChildError as exc:
+            raise RuntimeError(f"MindSpore could not run {Path(path).name}: {exc}") from None
+        return [np.load(Path(tmp) / name) for name in answer["outputs"]]
+
+
+def mindspore_batch_in_child(params: dict) -> dict:
+    """Inside a MindSpore child: load the MindIR, run every sample, save outputs as .npy."""
+    os.chdir(params["folder"])  # MindSpore may drop IR dumps into the cwd
+    import mindspore as ms
+    from mindspore import Tensor, nn
+
+    net = nn.GraphCell(ms.load(params["model"]))
+    x = np.load(Path(params["folder"]) / "x.npy")
+    per_sample = [net(Tensor(x[i:i + 1])) for i in range(len(x))]
+    per_sample = [[o.asnumpy() for o in (outs if isinstance(outs, (tuple, list)) else [outs])] for outs in per_sample]
+    names = []
+    for k in range(len(per_sample[0])):
+        names.append(f"out{k}.npy")
+        np.save(Path(params["folder"]) / names[-1], np.concatenate([outs[k] for outs in per_sample]))
+    return {"outputs": names}
