@@ -198,9 +198,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("train", help="train the small CNN with MindSpore (in its own process)")
     p.add_argument("--data", default="digits", help='"digits" (bundled) or a folder DIR/<class>/*.png')
     p.add_argument("--out", required=True, help="output folder")
-    p.add_argument("--epochs", type=int, default=8)
+    p.add_argument("--epochs", type=int, default=10)
     p.add_argument("--batch-size", type=int, default=32)
-    p.add_argument("--lr", type=float, default=2e-3)
+    p.add_argument("--lr", type=float, default=3e-3)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--time-budget", type=float, default=50.0, help="stop after the epoch that passes it (s)")
     p.add_argument("--image-size", type=int, default=64, help="folder datasets: square input size")
@@ -226,6 +226,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--threads", type=int, default=0)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_eval)
+
+    from app.core.model_card import add_cli as add_import_cli
+
+    add_import_cli(sub)
 
     p = sub.add_parser("gui", help="open the desktop app (the default)")
     p.set_defaults(func=cmd_gui)

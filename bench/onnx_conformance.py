@@ -105,7 +105,11 @@ def render_doc(results: dict) -> str:
         "`test_data_set_0` inputs and expected outputs). They are written to a temporary folder as "
         "`model.onnx` plus `.npy` files. Like `data/node/`, the set includes the `_expanded` variants "
         "(the op's function body as several nodes).",
-        "- Convert: ONNX → `.ms`, FP32, input format NCHW, one converter child process per batch.",
+        "- Convert: ONNX → `.ms`, FP32, input format NCHW. One converter child per shard loads Lite once "
+        "and forks for each case: Lite's converter carries state from one conversion to the next (its "
+        "unsupported-op list only grows; in one long-lived process `test_loop11` failed to convert and "
+        "`test_dequantizelinear_blocked` crashed, which both behave differently alone). With the fork, "
+        "every outcome matched a fresh process per case (checked once for all cases).",
         "- Run: `LiteModel(threads=1)` in a separate runtime child; inputs are cast to the dtypes Lite "
         "gives its inputs (it narrows int64 to int32), resized when Lite's shapes differ.",
         f"- Compare: same shapes (nothing squeezed); floats `np.allclose(rtol={RTOL:g}, atol={ATOL:g}, "
@@ -113,6 +117,8 @@ def render_doc(results: dict) -> str:
         "cast to the expected dtype, match.",
         "- A child that crashes or hangs (60 s without progress) costs only the case it was on (`crash`); "
         "a new child takes the rest of the batch.",
+        "- A reason that starts `bridge raised` comes from the Python side of the Lite bridge, not from Lite "
+        "(e.g. numpy refusing a -1, i.e. dynamic, dimension that Lite reports before the first predict).",
         "- `skipped`: a graph input or output Lite's tensor API cannot carry (string, sequence, optional, "
         "map, or a dtype the bridge does not map: bfloat16, float8, int4, uint32, uint64, complex…).",
         "",

@@ -58,17 +58,18 @@ class ModelCard:
     def to_markdown(self) -> str:
         def io_table(rows):
             lines = ["| name | shape | dtype | layout |", "|---|---|---|---|"]
-            return lines + [f"| {r['name']} | {_shape(r['shape'])} | {r['dtype']} | {r['layout']} |" for r in rows]
+            return lines + [f"| {r['name']} | {_shape(r['shape'])} | {r['dtype']} | {r['layout']} |"
+                            for r in rows]
 
         lite = self.lite or {}
         verdict = (f"yes: convert {lite['convert_s']:.2f} s, load {lite['load_ms']:.1f} ms, first run "
                    f"{lite['first_run_ms']:.2f} ms, .ms {lite['ms_size_bytes']:,} bytes"
                    if self.lite_converts else "**no**")
-        out = [f"# Model card: {Path(self.path).name}", "", "| | |", "|---|---|",
-               f"| Format | {self.format} |", f"| Size | {self.size_bytes:,} bytes |",
-               f"| SHA-256 | `{self.sha256}` |", f"| Parameters | {_count(self.params)} |",
-               f"| FLOPs (estimate) | {_count(self.flops)} |", f"| Operators | {self.ops_total} |",
-               f"| Lite converts | {verdict} |", ""]
+        name = Path(self.path).name
+        out = [f"# Model card: {name}", "", f"| Model | {name} |", "|---|---|", f"| Format | {self.format} |",
+               f"| Size | {self.size_bytes:,} bytes |", f"| SHA-256 | `{self.sha256}` |",
+               f"| Parameters | {_count(self.params)} |", f"| FLOPs (estimate) | {_count(self.flops)} |",
+               f"| Operators | {self.ops_total} |", f"| Lite converts | {verdict} |", ""]
         if self.reader_error:
             out += [f"Could not read the file: {self.reader_error}", ""]
         src = {"lite": " (as Lite sees them after conversion)"}.get(self.io_source or "", "")
@@ -86,7 +87,7 @@ class ModelCard:
 
 
 def _shape(shape) -> str:
-    return "×".join(str(d) for d in shape) if shape else "scalar"
+    return "unknown" if shape is None else "×".join(str(d) for d in shape) or "scalar"
 
 
 def _count(n: int | None) -> str:
@@ -104,7 +105,7 @@ def _prod(dims) -> int:
 
 
 def _layout(shape, four_d: str) -> str:
-    return four_d if len(shape) == 4 else "ND"
+    return four_d if shape is not None and len(shape) == 4 else "ND"
 
 
 # -- ONNX --------------------------------------------------------------------------------------
@@ -118,7 +119,8 @@ def _read_onnx(path: Path, info: dict) -> None:
 
     def tensor(vi) -> dict:
         t = vi.type.tensor_type
-        shape = [d.dim_value if d.HasField("dim_value") else (d.dim_param or -1) for d in t.shape.dim]
+        shape = ([d.dim_value if d.HasField("dim_value") else (d.dim_param or -1) for d in t.shape.dim]
+                 if t.HasField("shape") else None)  # None: the file does not say
         try:
             dtype = helper.tensor_dtype_to_np_dtype(t.elem_type).name
         except Exception:  # STRING, undefined, …: ONNX's own name
@@ -180,7 +182,8 @@ def _read_tflite(path: Path, info: dict) -> None:
         code = model.OperatorCodes(j)
         builtin = max(code.BuiltinCode(), code.DeprecatedBuiltinCode())  # the schema's own rule
         custom = code.CustomCode()
-        ops.append(custom.decode(errors="replace") if custom else tflite.BUILTIN_OPCODE2NAME.get(builtin, f"op{builtin}"))
+        ops.append(custom.decode(errors="replace") if custom
+                   else tflite.BUILTIN_OPCODE2NAME.get(builtin, f"BUILTIN_{builtin}"))
     histogram, params, macs = Counter(), 0, 0
     for g in range(model.SubgraphsLength()):
         sub = model.Subgraphs(g)
@@ -188,19 +191,22 @@ def _read_tflite(path: Path, info: dict) -> None:
         for i in range(sub.TensorsLength()):
             t = sub.Tensors(i)
             sig = t.ShapeSignatureLength()  # -1 where the dim is dynamic
-            shape = [t.ShapeSignature(k) for k in range(sig)] if sig else [t.Shape(k) for k in range(t.ShapeLength())]
+            shape = ([t.ShapeSignature(k) for k in range(sig)] if sig
+                     else [t.Shape(k) for k in range(t.ShapeLength())])
             shapes.append(shape)
             b = model.Buffers(t.Buffer()) if 0 < t.Buffer() < model.BuffersLength() else None
             quantized = t.Quantization() is not None and t.Quantization().ScaleLength() > 0
             # Constant tensors are weights, except int shape/axis/padding operands.
-            if b is not None and (b.DataLength() or b.Size()) and (quantized or types.get(t.Type()) not in ("int32", "int64")):
+            is_int = types.get(t.Type()) in ("int32", "int64")
+            if b is not None and (b.DataLength() or b.Size()) and (quantized or not is_int):
                 params += _prod(shape)
         for j in range(sub.OperatorsLength()):
             op = sub.Operators(j)
             name = ops[op.OpcodeIndex()] if op.OpcodeIndex() < len(ops) else "?"
             histogram[name] += 1
-            ins = [shapes[k] if 0 <= k < len(shapes) else [] for k in op.InputsAsNumpy().tolist()] if op.InputsLength() else []
-            outs = [shapes[k] for k in op.OutputsAsNumpy().tolist() if 0 <= k < len(shapes)] if op.OutputsLength() else []
+            # -1 marks an omitted optional input
+            ins = [shapes[k] if 0 <= k < len(shapes) else [] for k in map(op.Inputs, range(op.InputsLength()))]
+            outs = [shapes[k] for k in map(op.Outputs, range(op.OutputsLength())) if 0 <= k < len(shapes)]
             if name in _TFLITE_WEIGHT_MACS and outs and len(ins) >= 2:
                 macs += _TFLITE_WEIGHT_MACS[name](outs[0], ins + [[]])
         if g == 0:
@@ -306,8 +312,8 @@ def _tf_const_elements(node) -> int:
         fields = {k: v for k, _, v in _fields(tensor)}
         if fields.get(1) not in _TF_FLOAT_TYPES:
             return 0
-        dims = [dict((k, v) for k, _, v in _fields(d)).get(1, 0) for k, _, d in _fields(fields.get(2, b"")) if k == 2]
-        return math.prod(dims)
+        shape = fields.get(2, b"")  # TensorShapeProto: dim (2) -> size (1)
+        return math.prod(dict((k, v) for k, _, v in _fields(d)).get(1, 0) for k, _, d in _fields(shape) if k == 2)
     return 0
 
 
@@ -345,7 +351,7 @@ def _lite_text(exc) -> str:
         return str(exc)
     if len(errors) > 6:
         errors = errors[:4] + ["…"] + errors[-2:]
-    return "\n".join([str(exc).splitlines()[0], *(f"  Lite: {e}" for e in errors)])
+    return "\n".join([str(exc).splitlines()[0], *(f"  Lite: {e}" if e != "…" else "  …" for e in errors)])
 
 
 def _lite_check(path: Path, timeout: float, cancel: threading.Event | None) -> tuple[dict | None, str | None]:
@@ -371,6 +377,8 @@ def make_card(path: str | Path, timeout: float = 300.0, cancel: threading.Event 
     that Lite converts it. Raises ModelCardError only when there is no model file to describe."""
     path = Path(path)
     if path.suffix.lower() == ".caffemodel":  # either half of a Caffe pair names the model
+        if not path.with_suffix(".prototxt").is_file():
+            raise ModelCardError(f"{path}: a Caffe model needs its {path.stem}.prototxt next to it")
         path = path.with_suffix(".prototxt")
     if not path.exists():
         raise ModelCardError(f"{path}: no such file")
@@ -391,7 +399,11 @@ def make_card(path: str | Path, timeout: float = 300.0, cancel: threading.Event 
         info["notes"].append(f"{fmt.name} files are described by Lite only (no source reader)")
     else:
         try:
-            reader(path, info)
+            found: dict = {"notes": []}  # merged only when the whole file was read
+            reader(path, found)
+            info.update(found)
+        except ImportError as exc:  # e.g. tflite not installed: Lite's view stands in
+            info["notes"].append(f"no {fmt.name} reader ({exc}): parameters, FLOPs and operators unknown")
         except Exception as exc:  # corrupt input makes readers fail in many ways: report, do not crash
             info["reader_error"] = f"not a readable {fmt.name} model ({exc or type(exc).__name__})"
     started = time.perf_counter()

@@ -63,7 +63,12 @@ def run_in_child(params: dict) -> dict:
     spec = data.preprocess
     net = _build_net(nn, spec.channels, spec.height, spec.width, len(data.class_names))
     loss_fn = nn.SoftmaxCrossEntropyWithLogits(sparse=True, reduction="mean")
-    optimizer = nn.Adam(net.trainable_params(), learning_rate=params["learning_rate"])
+    steps = (len(x_train) + params["batch_size"] - 1) // params["batch_size"]
+    # Cosine decay: a high rate early for speed, a low one at the end so the last epoch is stable.
+    schedule = nn.cosine_decay_lr(min_lr=params["learning_rate"] / 30, max_lr=params["learning_rate"],
+                                  total_step=steps * params["epochs"], step_per_epoch=steps,
+                                  decay_epoch=params["epochs"])
+    optimizer = nn.Adam(net.trainable_params(), learning_rate=schedule)
 
     def forward(x, y):
         return loss_fn(net(x), y)
@@ -84,7 +89,6 @@ def run_in_child(params: dict) -> dict:
 
     rng = np.random.default_rng(params["seed"])
     batch = params["batch_size"]
-    steps = (len(x_train) + batch - 1) // batch
     train_started = time.perf_counter()
     history = []
     net.set_train(True)
@@ -112,6 +116,8 @@ def run_in_child(params: dict) -> dict:
     ms.export(net, example, file_name=str(out / "model"), file_format="ONNX")
     ms.export(net, example, file_name=str(out / "model"), file_format="MINDIR")
     ms.save_checkpoint(net, str(out / "model.ckpt"))
+    for name in ("model.onnx", "model.mindir", "model.ckpt"):
+        (out / name).chmod(0o644)  # MindSpore writes them owner-read-only
     onnx_top1 = _onnx_top1(out / "model.onnx", x_val, y_val)
     spec.model_copy(update={"input_name": "x"}).save(out / "preprocess.json")
     write_json(out / "labels.json", data.class_names)

@@ -26,9 +26,9 @@ class TrainingError(RuntimeError):
 @dataclass
 class TrainConfig:
     data: str = "digits"  # "digits" or DIR/<class>/*.png
-    epochs: int = 8
+    epochs: int = 10
     batch_size: int = 32
-    learning_rate: float = 2e-3
+    learning_rate: float = 3e-3
     val_fraction: float = 0.2
     seed: int = 0
     augment: bool = True
@@ -39,7 +39,7 @@ class TrainConfig:
 def train(config: TrainConfig, out_dir: str | Path, on_event: Callable[[dict], None] | None = None,
           cancel: threading.Event | None = None, timeout: float = 1800) -> dict:
     """Train and write ARTIFACTS into out_dir; returns metrics. Raises TrainingError."""
-    out_dir = Path(out_dir)
+    out_dir = Path(out_dir).resolve()  # the child works in another cwd
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f".{out_dir.name}.train-"))
     try:

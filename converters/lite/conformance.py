@@ -179,7 +179,7 @@ def _convert_reason(ops: list[str], log: str, last: str, rc: int) -> str:
     """The root cause: this model's ops on Lite's unsupported list, else Lite's first error."""
     from converters.lite.errors import lite_errors
 
-    # The converter's unsupported-op list is process-wide and only grows, so keep this model's ops.
+    # Lite prints its whole process-wide unsupported-op list: name only this model's ops in it.
     listed = set(re.findall(r"OP TYPE: (\w+)", log))
     unsupported = [op for op in ops if op in listed]
     if unsupported:

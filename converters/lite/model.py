@@ -30,8 +30,13 @@ class TensorSpec:
     format: str  # "NCHW" or "NHWC" for 4-D tensors, else "ND"
 
     @property
+    def dynamic(self) -> bool:
+        return any(d < 0 for d in self.shape)
+
+    @property
     def nbytes(self) -> int:
-        return int(np.prod(self.shape, dtype=np.int64)) * self.dtype.itemsize
+        """0 while a dimension is unknown (-1)."""
+        return 0 if self.dynamic else int(np.prod(self.shape, dtype=np.int64)) * self.dtype.itemsize
 
 
 @dataclass(frozen=True)
@@ -118,7 +123,8 @@ class LiteModel:
         self._in_ptrs = (c_void_p * n_in)()
         self._in_sizes = (c_size_t * n_in)(*[s.nbytes for s in self.inputs])
         self._out_sizes = (c_size_t * n_out)(*[s.nbytes for s in self.outputs])
-        self._out_bufs = [np.empty(s.shape, s.dtype) for s in self.outputs]  # Lite copies outputs here
+        # Lite copies outputs here; a dynamic (-1) shape gets an empty buffer until a run tells its size.
+        self._out_bufs = [np.empty(0 if s.dynamic else s.shape, s.dtype) for s in self.outputs]
         self._out_ptrs = (c_void_p * n_out)(*[b.__array_interface__["data"][0] for b in self._out_bufs])
         self._bound: list[np.ndarray | None] = [None] * n_in  # the arrays Lite reads from
         self._predict = self._lib.es_model_predict
@@ -174,7 +180,7 @@ class LiteModel:
     def _bind(self, i: int, arr: np.ndarray) -> None:
         spec = self.inputs[i]
         if arr.dtype != spec.dtype or not arr.flags.c_contiguous:
-            arr = np.ascontiguousarray(arr, dtype=spec.dtype)
+            arr = np.asarray(arr, dtype=spec.dtype, order="C")  # keeps 0-d scalars 0-d
         if arr.shape != spec.shape:
             raise LiteError(f"input {spec.name!r} must have shape {spec.shape}, got {arr.shape} "
                             "(use resize() for another shape)")
