@@ -29,6 +29,7 @@ JOBS = {
     "bridge_check": "app.core.doctor:check_converter_in_child",
     "train": "app.core.trainer:run_in_child",
     "mindspore_batch": "app.core.runtimes:mindspore_batch_in_child",
+    "mindspore_bench": "app.core.bench_mindspore:run_in_child",
     "conformance_convert": "converters.lite.conformance:convert_batch_in_child",
     "conformance_run": "converters.lite.conformance:run_batch_in_child",
 }
