@@ -85,3 +85,19 @@ def unsupported_op(path: Path) -> Path:
     model.ir_version = 8
     onnx.save(model, str(path))
     return path
+
+
+def lite_rejects(path: Path, seed: int = 3) -> Path:
+    """A digits-shaped classifier that onnxruntime runs but Lite 2.0's converter rejects (Det)."""
+    rng = np.random.default_rng(seed)
+    inits = [_const(rng, "fc", (10, 784), 0.05), numpy_helper.from_array(np.array([28, 28], np.int64), "hw")]
+    nodes = [
+        helper.make_node("Flatten", ["x"], ["f"]),
+        helper.make_node("Gemm", ["f", "fc"], ["y"], transB=1),
+        helper.make_node("Reshape", ["x", "hw"], ["square"]),
+        helper.make_node("Det", ["square"], ["det"]),
+    ]
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 1, 28, 28])
+    outs = [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 10]),
+            helper.make_tensor_value_info("det", TensorProto.FLOAT, [])]
+    return _save(nodes, [x], outs, inits, path)

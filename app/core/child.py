@@ -30,9 +30,18 @@ JOBS = {
     "train": "app.core.trainer:run_in_child",
     "mindspore_batch": "app.core.runtimes:mindspore_batch_in_child",
     "mindspore_bench": "app.core.bench_mindspore:run_in_child",
+    "deploy": "app.core.deploy:run_in_child",
     "conformance_convert": "converters.lite.conformance:convert_batch_in_child",
     "conformance_run": "converters.lite.conformance:run_batch_in_child",
 }
+
+
+_cancel_requested = threading.Event()  # set inside a child when the parent asks it to stop
+
+
+def cancel_requested() -> threading.Event:
+    """Inside a child: the event a job polls to stop cleanly (the parent sends SIGTERM)."""
+    return _cancel_requested
 
 
 class ChildError(RuntimeError):
@@ -60,8 +69,11 @@ def child_env() -> dict[str, str]:
 
 def run_child(job: str, params: dict[str, Any], timeout: float = 600.0,
               on_event: Callable[[dict], None] | None = None,
-              cancel: threading.Event | None = None) -> dict[str, Any]:
-    """Run `job` in a child and return its result dict, or raise ChildError."""
+              cancel: threading.Event | None = None, grace: float = 3.0) -> dict[str, Any]:
+    """Run `job` in a child and return its result dict, or raise ChildError.
+
+    Cancel or timeout: SIGTERM first (a job may clean up and stop its own children), SIGKILL
+    after `grace` seconds."""
     with tempfile.TemporaryFile(mode="w+", encoding="utf-8", errors="replace") as err:
         proc = subprocess.Popen(entry_command() + ["_child", job], stdin=subprocess.PIPE,
                                 stdout=subprocess.PIPE, stderr=err, env=child_env(),
@@ -94,7 +106,7 @@ def run_child(job: str, params: dict[str, Any], timeout: float = 600.0,
             elif time.monotonic() > deadline:
                 stopped = f"timed out after {timeout:.0f} s"
             if stopped:
-                _kill_group(proc)
+                _stop_group(proc, grace)
                 break
             time.sleep(0.02)
         proc.wait()
@@ -110,11 +122,17 @@ def run_child(job: str, params: dict[str, Any], timeout: float = 600.0,
     raise ChildError(f"{job} process {_describe_exit(proc.returncode)}", log, kind="crash")
 
 
-def _kill_group(proc: subprocess.Popen) -> None:
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        proc.kill()
+def _stop_group(proc: subprocess.Popen, grace: float) -> None:
+    for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, None)):
+        try:
+            os.killpg(proc.pid, sig)
+        except (ProcessLookupError, PermissionError):
+            proc.send_signal(sig)
+        try:
+            proc.wait(timeout=wait)
+            return
+        except subprocess.TimeoutExpired:
+            continue
 
 
 def _describe_exit(code: int) -> str:
@@ -134,6 +152,7 @@ def emit_event(event: dict[str, Any]) -> None:
 
 def child_main(job: str) -> int:
     """Entry inside the child: run the job, print one marked answer line."""
+    signal.signal(signal.SIGTERM, lambda *_: _cancel_requested.set())
     try:
         module_name, func_name = JOBS[job].split(":")
         func = getattr(importlib.import_module(module_name), func_name)

@@ -26,7 +26,9 @@ Progress = Callable[[float, str], None]
 
 
 class DeployError(RuntimeError):
-    pass
+    def __init__(self, message: str, log: str = "") -> None:
+        super().__init__(message)
+        self.log = log  # the child's log, for a details pane
 
 
 def _source_files(model: Path) -> dict:
@@ -131,3 +133,26 @@ def _build_and_evaluate(target: Target, files: dict, staging: Path, spec: Prepro
 
 def _public(result: dict) -> dict:
     return {k: v for k, v in result.items() if k != "outputs"}
+
+
+def run_in_child(params: dict) -> dict:
+    """Inside a child: deploy with progress as events; SIGTERM from the parent cancels cleanly."""
+    from app.core.child import cancel_requested, emit_event
+
+    return deploy(params.pop("model"), params.pop("out"), cancel=cancel_requested(),
+                  progress=lambda f, m: emit_event({"type": "progress", "fraction": f, "message": m}),
+                  tiers=tuple(params.pop("tiers")), **params)
+
+
+def deploy_in_child(model: str | Path, out: str | Path, *, progress: Progress | None = None,
+                    cancel: threading.Event | None = None, timeout: float = 3600, **options) -> dict:
+    """deploy() in its own process, so a GUI thread never waits on the evaluation's GIL-holding calls."""
+    from app.core.child import ChildError, run_child
+
+    params = {"model": str(Path(model).resolve()), "out": str(Path(out).resolve()),
+              "tiers": list(options.pop("tiers", TIERS)), **options}
+    on_event = (lambda e: progress(e["fraction"], e["message"])) if progress else None
+    try:
+        return run_child("deploy", params, timeout=timeout, on_event=on_event, cancel=cancel, grace=10)
+    except ChildError as exc:
+        raise DeployError("deploy was cancelled" if exc.kind == "cancelled" else str(exc), exc.log) from None

@@ -92,7 +92,12 @@ def run_batch(path: str | Path, x: np.ndarray, threads: int = 0, timeout: float 
         per_sample = [runtime.predict(np.ascontiguousarray(x[i:i + 1])) for i in range(len(x))]
     finally:
         runtime.close()
-    return [np.concatenate([outs[k] for outs in per_sample]) for k in range(len(per_sample[0]))]
+    return [_join([outs[k] for outs in per_sample]) for k in range(len(per_sample[0]))]
+
+
+def _join(per_sample: list[np.ndarray]) -> np.ndarray:
+    """Per-sample outputs → one batch (scalar outputs get a batch axis)."""
+    return np.stack(per_sample) if per_sample[0].ndim == 0 else np.concatenate(per_sample)
 
 
 def match_layout(x: np.ndarray, input_shape: tuple[int, ...]) -> np.ndarray:
@@ -129,5 +134,5 @@ def mindspore_batch_in_child(params: dict) -> dict:
     names = []
     for k in range(len(per_sample[0])):
         names.append(f"out{k}.npy")
-        np.save(Path(params["folder"]) / names[-1], np.concatenate([outs[k] for outs in per_sample]))
+        np.save(Path(params["folder"]) / names[-1], _join([outs[k] for outs in per_sample]))
     return {"outputs": names}

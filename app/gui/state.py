@@ -1,0 +1,41 @@
+"""What the pages share: the active model folder and the last built package."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import platformdirs
+from PySide6.QtCore import QObject, Signal
+
+from converters.lite.paths import PROJECT_ROOT
+
+SAMPLE_MODEL = PROJECT_ROOT / "sample_models" / "digits"
+
+
+def workspace() -> Path:
+    path = Path(platformdirs.user_data_dir("edge-studio"))
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+class AppState(QObject):
+    model_changed = Signal(object)  # Path of a folder with model.onnx + preprocess.json
+    package_changed = Signal(object)  # Path of a built deployment package
+    status = Signal(str)
+
+    def __init__(self, model_dir: Path = SAMPLE_MODEL) -> None:
+        super().__init__()
+        self.model_dir = Path(model_dir)
+        self.package_dir: Path | None = None
+        self.card: dict | None = None
+
+    @property
+    def model_onnx(self) -> Path:
+        return self.model_dir / "model.onnx"
+
+    def set_model(self, folder: Path, card: dict | None = None) -> None:
+        self.model_dir, self.card, self.package_dir = Path(folder), card, None
+        self.model_changed.emit(self.model_dir)
+
+    def set_package(self, folder: Path) -> None:
+        self.package_dir = Path(folder)
+        self.package_changed.emit(self.package_dir)

@@ -1,0 +1,132 @@
+"""Each page's main flow by clicks, offscreen, with the GUI thread watched for stalls."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt
+
+import onnx_models
+from stall import StallDetector
+
+
+@pytest.fixture
+def workspace(tmp_path, monkeypatch):
+    """Keep the app's workspace and settings inside the test's tmp folder."""
+    import app.gui.pages.convert_page as convert_page
+    import app.gui.pages.model_page as model_page
+
+    for module in (convert_page, model_page):
+        monkeypatch.setattr(module, "workspace", lambda: tmp_path / "ws")
+    return tmp_path / "ws"
+
+
+@pytest.fixture
+def state():
+    from app.gui.state import AppState
+
+    return AppState()
+
+
+@pytest.fixture
+def runner(qtbot):
+    from app.gui.workers import JobRunner
+
+    runner = JobRunner()
+    yield runner
+    runner.stop_all()
+
+
+def test_model_page_trains_with_curves_and_sets_the_model(qtbot, workspace, state, runner):
+    from app.gui.pages.model_page import ModelPage
+
+    page = ModelPage(state, runner)
+    qtbot.addWidget(page)
+    page.epochs.setValue(2)
+    with StallDetector() as stall, qtbot.waitSignal(state.model_changed, timeout=240_000):
+        qtbot.mouseClick(page.train_button, Qt.MouseButton.LeftButton)
+        assert not page.train_button.isEnabled() and page.cancel_button.isEnabled()
+    stall.check()
+    assert page.progress.value() == 1000 and "val top-1" in page.eta.text()
+    xs, accs = page.acc_curve.getData()
+    assert list(xs) == [1, 2] and all(0 <= a <= 1 for a in accs)
+    assert (state.model_dir / "model.onnx").is_file()
+    assert "Active model" in page.current.text() and state.model_dir.name in page.current.text()
+
+
+def test_model_page_cancel(qtbot, workspace, state, runner):
+    from app.gui.pages.model_page import ModelPage
+
+    page = ModelPage(state, runner)
+    qtbot.addWidget(page)
+    page.epochs.setValue(50)
+    qtbot.mouseClick(page.train_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: page.progress.value() > 0, timeout=120_000)
+    qtbot.mouseClick(page.cancel_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: page.train_button.isEnabled(), timeout=60_000)
+    assert "cancelled" in page.eta.text()
+    assert not list((workspace / "models").glob("*/model.onnx"))
+
+
+def test_model_page_import_shows_card_and_bad_file_is_a_message(qtbot, tmp_path, state, runner):
+    from app.gui.pages.model_page import ModelPage
+
+    page = ModelPage(state, runner)
+    qtbot.addWidget(page)
+    good = onnx_models.gap_net(tmp_path / "imported.onnx")
+    page.import_model(good)
+    qtbot.waitUntil(lambda: "imported.onnx" in page.card_view.toPlainText() and "Lite" in page.card_view.toPlainText(),
+                    timeout=120_000)
+    bad = tmp_path / "broken.onnx"
+    bad.write_bytes(b"\x00not a model")
+    page.import_model(bad)
+    qtbot.waitUntil(lambda: "broken.onnx" in page.card_view.toPlainText() and
+                    "Reading" not in page.card_view.toPlainText(), timeout=120_000)
+    assert page.isVisible() is False or page.isEnabled()  # the page survives
+
+
+def test_convert_then_deploy_pages(qtbot, workspace, state, runner, tmp_path):
+    from app.gui.pages.convert_page import ConvertPage
+    from app.gui.pages.deploy_page import DeployPage
+
+    convert = ConvertPage(state, runner)
+    deploy = DeployPage(state)
+    qtbot.addWidget(convert)
+    qtbot.addWidget(deploy)
+    assert not convert.checks["device-int8-weight"].isEnabled()  # refused with its reason shown
+    with StallDetector() as stall, qtbot.waitSignal(state.package_changed, timeout=240_000):
+        qtbot.mouseClick(convert.build_button, Qt.MouseButton.LeftButton)
+    stall.check()
+    names = [convert.table.item(r, 0).text() for r in range(convert.table.rowCount())]
+    assert names[0] == "reference" and {"cloud-fp32", "edge-fp32", "device-int8", "device-fp16"} <= set(names)
+    int8_row = names.index("device-int8")
+    assert float(convert.table.item(int8_row, 4).text()) <= 0.30
+    assert convert.table.item(int8_row, 5).text().endswith("%")
+    assert deploy.write_button.isEnabled()
+    deploy.destination.setText(str(tmp_path / "my-package"))
+    qtbot.mouseClick(deploy.write_button, Qt.MouseButton.LeftButton)
+    for tier in ("cloud", "edge", "device"):
+        assert (tmp_path / "my-package" / tier / "metrics.json").is_file()
+    assert "written" in deploy.info.text()
+    assert json.loads((tmp_path / "my-package" / "deploy.json").read_text())["targets"]
+
+
+def test_convert_failure_shows_lite_text(qtbot, workspace, state, runner, tmp_path):
+    from app.gui.pages.convert_page import ConvertPage
+
+    folder = tmp_path / "bad-model"
+    folder.mkdir()
+    onnx_models.lite_rejects(folder / "model.onnx")
+    (folder / "preprocess.json").write_text(Path("sample_models/digits/preprocess.json").read_text())
+    (folder / "metrics.json").write_text('{"dataset": "digits", "seed": 0}')
+    state.set_model(folder)
+    page = ConvertPage(state, runner)
+    qtbot.addWidget(page)
+    for name, check in page.checks.items():
+        check.setChecked(name == "edge-fp32")
+    qtbot.mouseClick(page.build_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: page.build_button.isEnabled(), timeout=120_000)
+    assert "Lite could not convert model.onnx" in page.details.toPlainText()  # Lite's text, in the details pane
+    assert "Lite:" in page.details.toPlainText()
+    assert page.findChild(object, "errorDialog") is not None or page.window().findChild(object, "errorDialog")
