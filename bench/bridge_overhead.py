@@ -2,9 +2,10 @@
 
     python bench/bridge_overhead.py [--json out.json] [--rounds 7] [--iters 2000]
 
-For each model: rounds alternate a bare C++ Predict loop (in the shim) with a Python
-LiteModel.predict loop on the same bound input; onnxruntime on the same ONNX runs alongside
-for context. Medians over rounds; overhead = Python − C++ per call.
+For each model: rounds alternate a bare C++ Predict loop (in the shim), the shim's whole predict
+path in a C++ loop (bind, Predict, copy out), and a Python LiteModel.predict loop on the same bound
+input; onnxruntime on the same ONNX runs alongside for context. Medians over rounds;
+overhead = Python − bare C++ Predict per call. `python_side_only_us` stubs the foreign call out.
 """
 from __future__ import annotations
 
@@ -53,16 +54,23 @@ def measure(name: str, build, folder: Path, rounds: int, iters: int, threads: in
             model.predict(x)
             session.run(None, {feed_name: x})
         frames = [x.copy() for _ in range(16)]  # a new array each call, as live frames are
-        native, python, fresh, onnxrt = [], [], [], []
+        native, shim, python, fresh, onnxrt = [], [], [], [], []
         for _ in range(rounds):
             native.append(model.time_native_predict(iters))
+            shim.append(model.time_shim_call(iters))
             python.append(per_call(lambda: model.predict(x), iters))
             calls = iter(range(1 << 62))
             fresh.append(per_call(lambda: model.predict(frames[next(calls) % 16]), iters))
             onnxrt.append(per_call(lambda: session.run(None, {feed_name: x}), iters))
     # Rounds alternate, so the machine's state is shared; the median round is reported.
+        real_call = model._predict
+        model._predict = lambda *args: 0  # the Python side alone: everything but the foreign call
+        python_only = per_call(lambda: model.predict(x), iters)
+        model._predict = real_call
     us = lambda values: statistics.median(values) * 1e6  # noqa: E731
     return {"model": name, "threads": threads, "lite_cpp_predict_us": round(us(native), 2),
+            "shim_call_cpp_loop_us": round(us(shim), 2),
+            "python_side_only_us": round(python_only * 1e6, 2),
             "lite_python_predict_us": round(us(python), 2),
             "bridge_overhead_us": round(us(python) - us(native), 2),
             "lite_python_new_array_each_call_us": round(us(fresh), 2),

@@ -196,6 +196,16 @@ class LiteModel:
             raise LiteError(f"Lite predict failed: {native.last_error(self._lib)}")
         return seconds.value / iterations
 
+    def time_shim_call(self, iterations: int = 1000) -> float:
+        """Seconds per call of the shim's whole predict path (bind, Predict, copy out) in a C++ loop."""
+        seconds = c_double()
+        with self._lock:
+            rc = self._lib.es_model_time_call(self._check_open(), iterations, self._in_ptrs, self._in_sizes,
+                                              self._out_ptrs, self._out_sizes, byref(seconds))
+        if rc != 0:
+            raise LiteError(f"Lite predict failed: {native.last_error(self._lib)}")
+        return seconds.value / iterations
+
     def profile(self, runs: int = 20) -> Profile:
         """Per-operator times from Lite's kernel before/after callbacks, on the last bound inputs."""
         with self._lock:

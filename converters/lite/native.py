@@ -28,6 +28,8 @@ _SIGNATURES = {
         "es_model_predict": (c_int, [c_void_p, POINTER(c_void_p), POINTER(c_size_t),
                                      POINTER(c_void_p), POINTER(c_size_t)]),
         "es_model_time_predict": (c_int, [c_void_p, c_int, POINTER(c_double)]),
+        "es_model_time_call": (c_int, [c_void_p, c_int, POINTER(c_void_p), POINTER(c_size_t),
+                                       POINTER(c_void_p), POINTER(c_size_t), POINTER(c_double)]),
         "es_model_profile": (c_char_p, [c_void_p, c_int]),
     },
     paths.CONVERTER_SHIM: {

@@ -150,37 +150,53 @@ static int run_once(EsModel *m, const mindspore::MSKernelCallBack &before = null
 }
 
 // Binds caller buffers as input data (no copy), predicts, copies outputs into out_ptrs.
+static int predict_call(EsModel *m, void **in_ptrs, const size_t *in_sizes, void **out_ptrs,
+                        const size_t *out_sizes) {
+  for (size_t i = 0; i < m->inputs.size(); ++i) {
+    if (in_sizes[i] != m->inputs[i].DataSize()) {
+      es::set_error("input " + std::to_string(i) + " has " + std::to_string(in_sizes[i]) + " bytes, model wants " +
+                    std::to_string(m->inputs[i].DataSize()));
+      return -1;
+    }
+    if (m->bound[i] != in_ptrs[i]) {
+      m->inputs[i].SetData(in_ptrs[i], false);
+      m->bound[i] = in_ptrs[i];
+    }
+  }
+  if (run_once(m) != 0) return -1;
+  for (size_t i = 0; i < m->outputs.size(); ++i) {
+    size_t n = m->outputs[i].DataSize();
+    if (n != out_sizes[i]) {
+      // Lite 2.0 learns output shapes after a resize only by running: describe what it returned.
+      describe_model(m);
+      es::set_error("output " + std::to_string(i) + " size changed; refresh the model info");
+      return -2;
+    }
+    const void *data = m->outputs[i].MutableData();
+    if (!data) {
+      es::set_error("output " + std::to_string(i) + " has no data");
+      return -1;
+    }
+    std::memcpy(out_ptrs[i], data, n);
+  }
+  return 0;
+}
+
 ES_EXPORT int es_model_predict(void *handle, void **in_ptrs, const size_t *in_sizes, void **out_ptrs,
                                const size_t *out_sizes) {
+  return es::guarded(-1, [&]() { return predict_call(static_cast<EsModel *>(handle), in_ptrs, in_sizes, out_ptrs,
+                                                     out_sizes); });
+}
+
+// The whole es_model_predict path in a C++ loop: what the shim costs without Python.
+ES_EXPORT int es_model_time_call(void *handle, int iterations, void **in_ptrs, const size_t *in_sizes,
+                                 void **out_ptrs, const size_t *out_sizes, double *seconds) {
   return es::guarded(-1, [&]() -> int {
     auto *m = static_cast<EsModel *>(handle);
-    for (size_t i = 0; i < m->inputs.size(); ++i) {
-      if (in_sizes[i] != m->inputs[i].DataSize()) {
-        es::set_error("input " + std::to_string(i) + " has " + std::to_string(in_sizes[i]) + " bytes, model wants " +
-                      std::to_string(m->inputs[i].DataSize()));
-        return -1;
-      }
-      if (m->bound[i] != in_ptrs[i]) {
-        m->inputs[i].SetData(in_ptrs[i], false);
-        m->bound[i] = in_ptrs[i];
-      }
-    }
-    if (run_once(m) != 0) return -1;
-    for (size_t i = 0; i < m->outputs.size(); ++i) {
-      size_t n = m->outputs[i].DataSize();
-      if (n != out_sizes[i]) {
-        // Lite 2.0 learns output shapes after a resize only by running: describe what it returned.
-        describe_model(m);
-        es::set_error("output " + std::to_string(i) + " size changed; refresh the model info");
-        return -2;
-      }
-      auto data = m->outputs[i].Data();
-      if (!data) {
-        es::set_error("output " + std::to_string(i) + " has no data");
-        return -1;
-      }
-      std::memcpy(out_ptrs[i], data.get(), n);
-    }
+    auto start = Clock::now();
+    for (int i = 0; i < iterations; ++i)
+      if (predict_call(m, in_ptrs, in_sizes, out_ptrs, out_sizes) != 0) return -1;
+    *seconds = std::chrono::duration<double>(Clock::now() - start).count();
     return 0;
   });
 }
