@@ -160,10 +160,10 @@ def cmd_eval(args) -> int:
     return 0
 
 
-def cmd_gui(args) -> int:
+def cmd_gui(args, booth: bool = False) -> int:
     from app.gui.main import run_gui
 
-    return run_gui()
+    return run_gui(booth=booth)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -227,9 +227,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_eval)
 
-    from app.core.model_card import add_cli as add_import_cli
+    # Feature modules register their own commands (import, live, serve, bench, compare).
+    from app.core import cloud_server, compare, live_cli, model_card, profiler
 
-    add_import_cli(sub)
+    for module in (model_card, live_cli, cloud_server, profiler, compare):
+        module.add_cli(sub)
+
+    p = sub.add_parser("booth", help="the desktop app in booth mode (fullscreen; Ctrl+Shift+Q leaves)")
+    p.set_defaults(func=lambda args: cmd_gui(args, booth=True))
 
     p = sub.add_parser("gui", help="open the desktop app (the default)")
     p.set_defaults(func=cmd_gui)

@@ -35,7 +35,7 @@ class StallDetector:
             if gap_ms > self.limit_ms * 0.6:
                 frame = sys._current_frames().get(self._gui_thread)
                 if frame is not None:
-                    self.worst_stack = f"at {gap_ms:.0f} ms:\n" + "".join(traceback.format_stack(frame)[-8:])
+                    self.worst_stack = f"at {gap_ms:.0f} ms:\n" + "".join(traceback.format_stack(frame)[-30:])
 
     def __enter__(self) -> "StallDetector":
         self._last = time.perf_counter()

@@ -31,6 +31,8 @@ JOBS = {
     "mindspore_batch": "app.core.runtimes:mindspore_batch_in_child",
     "mindspore_bench": "app.core.bench_mindspore:run_in_child",
     "deploy": "app.core.deploy:run_in_child",
+    "compare": "app.core.compare_job:run_in_child",
+    "live_prepare": "app.core.live_prepare:run_in_child",
     "conformance_convert": "converters.lite.conformance:convert_batch_in_child",
     "conformance_run": "converters.lite.conformance:run_batch_in_child",
 }

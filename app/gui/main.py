@@ -1,65 +1,122 @@
-"""Main window. For now: the installation's health (doctor) computed off the GUI thread."""
+"""The main window: left navigation, five pages, a status bar with model, tier and Lite health."""
 from __future__ import annotations
 
 import sys
 
-from PySide6.QtCore import QObject, QThread, Signal
-from PySide6.QtWidgets import QApplication, QLabel, QMainWindow, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
+from PySide6.QtCore import QByteArray, Qt
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import (QApplication, QHBoxLayout, QLabel, QListWidget, QMainWindow, QStackedWidget,
+                               QWidget)
+
+from app.gui.settings import Settings
+from app.gui.state import AppState
+from app.gui.workers import JobRunner
+
+PAGES = ("Model", "Convert", "Live", "Profile", "Deploy")
 
 
-class DoctorWorker(QObject):
-    finished = Signal(dict)
+def _doctor_job(progress, emit, cancel):
+    from app.core.doctor import run_doctor
 
-    def run(self) -> None:
-        from app.core.doctor import run_doctor
-
-        self.finished.emit(run_doctor())
+    return run_doctor()
 
 
 class MainWindow(QMainWindow):
-    def __init__(self) -> None:
+    def __init__(self, settings: Settings | None = None, start_live: bool = True) -> None:
         super().__init__()
-        self.setWindowTitle("Edge Studio")
-        self.resize(900, 560)
-        body = QWidget()
-        layout = QVBoxLayout(body)
-        self.headline = QLabel("Checking the MindSpore Lite bridge…")
-        self.headline.setStyleSheet("font-size: 18px; font-weight: 600;")
-        self.details = QTreeWidget()
-        self.details.setHeaderLabels(["Component", "Status"])
-        layout.addWidget(self.headline)
-        layout.addWidget(self.details)
-        self.setCentralWidget(body)
-        self.statusBar().showMessage("Lite bridge: checking…")
-        self._thread = QThread(self)
-        self._worker = DoctorWorker()
-        self._worker.moveToThread(self._thread)
-        self._thread.started.connect(self._worker.run)
-        self._worker.finished.connect(self.show_report)
-        self._worker.finished.connect(self._thread.quit)
-        self._thread.start()
+        from app.gui.pages.convert_page import ConvertPage
+        from app.gui.pages.deploy_page import DeployPage
+        from app.gui.pages.live_page import LivePage
+        from app.gui.pages.model_page import ModelPage
+        from app.gui.pages.profile_page import ProfilePage
 
-    def show_report(self, report: dict) -> None:
+        self.settings = settings or Settings()
+        self.state = AppState()
+        self.runner = JobRunner(self)
+        self.setWindowTitle("Edge Studio — cloud → edge → device with MindSpore")
+        self.resize(1200, 800)
+        self.nav = QListWidget()
+        self.nav.addItems(PAGES)
+        self.nav.setFixedWidth(130)
+        self.nav.setStyleSheet("QListWidget { font-size: 15px; } QListWidget::item { padding: 10px; }")
+        self.stack = QStackedWidget()
+        self.pages = {
+            "Model": ModelPage(self.state, self.runner),
+            "Convert": ConvertPage(self.state, self.runner),
+            "Live": LivePage(self.state, self.runner, self.settings),
+            "Profile": ProfilePage(self.state, self.runner),
+            "Deploy": DeployPage(self.state),
+        }
+        for name in PAGES:
+            self.stack.addWidget(self.pages[name])
+        body = QWidget()
+        row = QHBoxLayout(body)
+        row.addWidget(self.nav)
+        row.addWidget(self.stack, 1)
+        self.setCentralWidget(body)
+        self.nav.currentRowChanged.connect(self.stack.setCurrentIndex)
+
+        self.model_label, self.tier_label, self.health_label = QLabel(), QLabel("tier: edge (Lite FP32)"), QLabel()
+        for label in (self.model_label, self.tier_label, self.health_label):
+            self.statusBar().addPermanentWidget(label)
+        self.health_label.setText("Lite bridge: checking…")
+        self.state.model_changed.connect(lambda folder: self.model_label.setText(f"model: {folder.name}"))
+        self.model_label.setText(f"model: {self.state.model_dir.name}")
+        self._menus()
+        self._restore()
+        self.runner.start(_doctor_job, on_done=self.show_health,
+                          on_error=lambda m, d: self.health_label.setText(f"Lite bridge: BROKEN ({m})"))
+        if start_live:
+            self.nav.setCurrentRow(PAGES.index("Live"))
+            self.pages["Live"].autostart()
+        else:
+            self.nav.setCurrentRow(self.settings.get("page", 0))
+
+    def _menus(self) -> None:
+        view = self.menuBar().addMenu("&View")
+        booth = QAction("Booth mode", self)
+        booth.setShortcut(QKeySequence("F11"))
+        booth.triggered.connect(self.enter_booth)
+        view.addAction(booth)
+        quit_action = QAction("Quit", self)
+        quit_action.setShortcut(QKeySequence.StandardKey.Quit)
+        quit_action.triggered.connect(self.close)
+        view.addAction(quit_action)
+
+    def enter_booth(self) -> None:
+        from app.gui.booth import BoothWindow
+
+        self.booth = BoothWindow(self.state, self.settings)
+        self.booth.showFullScreen()
+
+    def show_health(self, report: dict) -> None:
         bridge = report["lite_bridge"]
-        health = f"OK (Lite {bridge['version']})" if bridge["ok"] else f"BROKEN: {bridge['error']}"
-        self.headline.setText(f"MindSpore Lite bridge: {health}")
-        self.statusBar().showMessage(f"Lite bridge: {'OK' if bridge['ok'] else 'broken'}")
-        rows = [("Python", report["python"]), ("MindSpore", report["mindspore"]), ("PySide6", report["pyside6"]),
-                ("OpenCV", report["opencv"]), ("onnxruntime", report["onnxruntime"])]
-        cams = ", ".join(c["device"] for c in report["cameras"]) or "none (synthetic source)"
-        rows.append(("Cameras", cams))
-        for name, value in rows:
-            self.details.addTopLevelItem(QTreeWidgetItem([name, str(value or "not installed")]))
-        self.details.resizeColumnToContents(0)
+        self.doctor = report
+        self.health_label.setText(f"Lite bridge: OK ({bridge['version']})" if bridge["ok"]
+                                  else f"Lite bridge: BROKEN — {bridge['error']}")
+        self.health_label.setStyleSheet("color: #196619;" if bridge["ok"] else "color: #b00020;")
+
+    def _restore(self) -> None:
+        geometry = self.settings.get("geometry")
+        if geometry:
+            self.restoreGeometry(QByteArray.fromBase64(geometry.encode()))
 
     def closeEvent(self, event) -> None:
-        self._thread.quit()
-        self._thread.wait(5000)
+        self.settings.set("geometry", bytes(self.saveGeometry().toBase64()).decode())
+        self.settings.set("page", self.nav.currentRow())
+        for page in self.pages.values():
+            if hasattr(page, "shutdown"):
+                page.shutdown()
+        self.settings.save()
+        self.runner.stop_all()
         super().closeEvent(event)
 
 
-def run_gui() -> int:
+def run_gui(booth: bool = False) -> int:
     app = QApplication.instance() or QApplication(sys.argv)
+    app.setApplicationName("Edge Studio")
     window = MainWindow()
     window.show()
+    if booth:
+        window.enter_booth()
     return app.exec()

@@ -1,0 +1,81 @@
+"""Shared by the Live page and booth mode: start a live pipeline off the GUI thread, show frames."""
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import numpy.ma  # noqa: F401  np.percentile imports it lazily: ~0.3 s under PySide's import hook, not mid-frame
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QImage, QPixmap
+from PySide6.QtWidgets import QLabel, QSizePolicy
+
+# Imported here, on the GUI thread at start-up: an import inside a worker holds the import lock
+# (and PySide's import hook) while the GUI thread may need it.
+from app.core.live_cli import resolve_model
+from app.core.live_prepare import prepare_in_child
+from app.core.pipeline import LiveModel, LivePipeline
+from app.core.sources import open_source
+from converters.lite import LiteModel  # noqa: F401  (opened by resolve_model in the worker)
+
+
+def load_lite_runtime() -> None:
+    """dlopen of Lite's ~300 MB of libraries holds the GIL (~0.4 s): done once while a page is built,
+    never from a worker while the GUI is live. A broken bridge is reported by the doctor instead."""
+    from converters.lite import LiteError, native
+
+    try:
+        native.runtime()
+    except LiteError:
+        pass
+
+
+def start_pipeline(source_spec: str, model_names: list[str], threads: list[int], workdir: Path,
+                   progress, emit, cancel, token: str | None = None):
+    """In a worker thread: convert/open the models (Lite conversions run in child processes), open the
+    source (a missing camera falls back to the synthetic source), start the pipeline."""
+    progress(0.1, "converting the models with Lite (child process)…")
+    paths = prepare_in_child(model_names, workdir, cancel=cancel)
+    models = []
+    try:
+        for i, (name, path, n_threads) in enumerate(zip(model_names, paths, threads)):
+            progress((i + 1) / (len(model_names) + 1), f"loading {name}")
+            spec, runtime = resolve_model(path, workdir, threads=n_threads, token=token)
+            models.append(LiveModel(spec, runtime, name=name))
+        pipeline = LivePipeline(open_source(source_spec, fallback=True), models,
+                                on_event=lambda event: emit({"kind": event.kind, "message": event.message}))
+        pipeline.start()
+    except BaseException:
+        for model in models:
+            model.close()
+        raise
+    return pipeline
+
+
+def new_workdir() -> Path:
+    return Path(tempfile.mkdtemp(prefix="edge-studio-live-"))
+
+
+def to_pixmap(image: np.ndarray) -> QPixmap:
+    """BGR uint8 (OpenCV) → QPixmap (copies: the frame buffer is reused by the pipeline)."""
+    rgb = np.ascontiguousarray(image[:, :, ::-1])
+    h, w = rgb.shape[:2]
+    return QPixmap.fromImage(QImage(rgb.data, w, h, 3 * w, QImage.Format.Format_RGB888).copy())
+
+
+class FrameView(QLabel):
+    """A frame scaled to fit, aspect kept."""
+
+    def __init__(self, placeholder: str = "") -> None:
+        super().__init__(placeholder)
+        self.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.setMinimumSize(320, 240)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.setStyleSheet("background: #111; color: #ddd; font-size: 16px;")
+        self.frames_shown = 0
+
+    def show_frame(self, image: np.ndarray) -> None:
+        pixmap = to_pixmap(image)
+        self.setPixmap(pixmap.scaled(self.size(), Qt.AspectRatioMode.KeepAspectRatio,
+                                     Qt.TransformationMode.FastTransformation))
+        self.frames_shown += 1

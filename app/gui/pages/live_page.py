@@ -1,0 +1,173 @@
+"""Live page: camera picker (what OpenCV finds; synthetic/video/folder fallback), the live view with
+overlay (labels/boxes, FPS, per-stage ms), and a side-by-side mode (e.g. FP32 | INT8 on the same frames)."""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import (QComboBox, QFileDialog, QHBoxLayout, QLabel, QPushButton, QSpinBox, QVBoxLayout,
+                               QWidget)
+
+from app.gui.dialogs import show_error
+from app.gui.live_view import FrameView, load_lite_runtime, new_workdir, start_pipeline
+from app.gui.settings import Settings
+from app.gui.state import AppState
+from app.gui.workers import JobRunner
+
+MODELS = {"Digits · Lite FP32 (edge)": "digits", "Digits · Lite INT8 (device)": "digits-int8",
+          "Faces · Lite FP32 (BlazeFace)": "face", "Faces · Lite INT8 (slow on x86)": "face-int8"}
+
+
+def _find_cameras(progress, emit, cancel):
+    from app.core.doctor import list_cameras
+
+    return list_cameras()
+
+
+class LivePage(QWidget):
+    def __init__(self, state: AppState, runner: JobRunner, settings: Settings) -> None:
+        super().__init__()
+        self.state, self.runner, self.settings = state, runner, settings
+        load_lite_runtime()
+        self.pipeline = None
+        self.workdir: Path | None = None
+        self._cameras_known = False
+        self._autostart = False
+        layout = QVBoxLayout(self)
+        controls = QHBoxLayout()
+        self.source = QComboBox()
+        self.source.addItem("Synthetic digits", "synthetic")
+        self.source.addItem("Synthetic face", "synthetic:face")
+        self.source.addItem("Video file…", "file")
+        self.source.addItem("Image folder…", "folder")
+        self.model_a = QComboBox()
+        self.model_b = QComboBox()
+        self.model_b.addItem("— single view —", None)
+        for label, name in MODELS.items():
+            self.model_a.addItem(label, name)
+            self.model_b.addItem(label, name)
+        self.model_b.setCurrentIndex(2)  # digits INT8: FP32 | INT8 side by side by default
+        self.threads = QSpinBox()
+        self.threads.setRange(1, 64)
+        self.threads.setValue(self.settings.get("live_threads", 2))
+        self.start_button = QPushButton("Start")
+        self.start_button.setObjectName("liveStart")
+        self.stop_button = QPushButton("Stop")
+        self.stop_button.setEnabled(False)
+        for widget in (QLabel("Source"), self.source, QLabel("Model"), self.model_a, QLabel("beside"), self.model_b,
+                       QLabel("threads"), self.threads, self.start_button, self.stop_button):
+            controls.addWidget(widget)
+        controls.addStretch(1)
+        layout.addLayout(controls)
+        views = QHBoxLayout()
+        self.views = [FrameView("Press Start"), FrameView("")]
+        for view in self.views:
+            views.addWidget(view)
+        layout.addLayout(views, 1)
+        self.stats = QLabel("")
+        self.stats.setObjectName("liveStats")
+        self.stats.setStyleSheet("font-family: monospace;")
+        self.message = QLabel("")
+        layout.addWidget(self.stats)
+        layout.addWidget(self.message)
+        self.timer = QTimer(self)
+        self.timer.setInterval(33)
+        self.timer.timeout.connect(self.refresh)
+        self.start_button.clicked.connect(lambda: self.start())
+        self.stop_button.clicked.connect(self.stop)
+        self._restore_choices()
+        self.runner.start(_find_cameras, on_done=self.add_cameras, on_error=lambda m, d: self.add_cameras([]))
+
+    def add_cameras(self, cameras: list) -> None:
+        for cam in reversed(cameras):
+            self.source.insertItem(0, f"Camera {cam['device']} ({cam['width']}×{cam['height']})", str(cam["index"]))
+        if cameras and self.settings.get("camera") in (None, "synthetic"):
+            self.source.setCurrentIndex(0)  # a webcam when there is one, the synthetic source otherwise
+        self._cameras_known = True
+        if self._autostart:
+            self.start()
+
+    def autostart(self) -> None:
+        """Start on the defaults once the camera scan is done (the app opens on a live view)."""
+        if self._cameras_known:
+            self.start()
+        else:
+            self._autostart = True
+
+    def _restore_choices(self) -> None:
+        for combo, key in ((self.source, "camera"), (self.model_a, "live_model_a"), (self.model_b, "live_model_b")):
+            index = combo.findData(self.settings.get(key, combo.currentData()))
+            if index >= 0:
+                combo.setCurrentIndex(index)
+
+    # -- control -------------------------------------------------------------------------------
+    def start(self, source: str | None = None) -> None:
+        self._autostart = False
+        source = source or self.source.currentData()
+        if source in ("file", "folder"):
+            chosen = (QFileDialog.getOpenFileName(self, "Video file")[0] if source == "file"
+                      else QFileDialog.getExistingDirectory(self, "Image folder"))
+            if not chosen:
+                return
+            source = chosen
+        self.stop()
+        names = [self.model_a.currentData()] + ([self.model_b.currentData()] if self.model_b.currentData() else [])
+        threads = [self.threads.value()] + [1] * (len(names) - 1)  # the device tier gets one core
+        self.settings.set("camera", self.source.currentData())
+        self.settings.set("live_model_a", names[0])
+        self.settings.set("live_model_b", self.model_b.currentData())
+        self.settings.set("live_threads", self.threads.value())
+        self.views[1].setVisible(len(names) > 1)
+        self.start_button.setEnabled(False)
+        self.message.setText("Loading models (Lite conversions run in child processes)…")
+        self.workdir = new_workdir()
+        self.runner.start(start_pipeline, source_spec=source, model_names=names, threads=threads,
+                          workdir=self.workdir, on_done=self.started, on_error=self.failed,
+                          on_event=lambda e: self.message.setText(e["message"]),
+                          on_progress=lambda f, m: self.message.setText(m))
+
+    def started(self, pipeline) -> None:
+        self.pipeline = pipeline
+        self.stop_button.setEnabled(True)
+        self.message.setText(f"Running on {pipeline.source.name}")
+        self.timer.start()
+
+    def failed(self, message: str, details: str) -> None:
+        self.start_button.setEnabled(True)
+        self.message.setText(message.splitlines()[0])
+        show_error(self, "Live view could not start", message, details)
+
+    def refresh(self) -> None:
+        if self.pipeline is None:
+            return
+        for i, view in enumerate(self.views[:len(self.pipeline.models)]):
+            latest = self.pipeline.latest(i)
+            if latest is not None and latest.image is not None and getattr(view, "_seq", None) != latest.seq:
+                view._seq = latest.seq
+                view.show_frame(latest.image)
+        if self.views[0].frames_shown % 15 == 1:
+            self.stats.setText(self._stats_text())
+
+    def _stats_text(self) -> str:
+        lines = []
+        for entry in self.pipeline.stats().models:
+            ms = entry["ms"]
+            lines.append(f"{entry['name']:<12} {entry['runtime']:<12} {entry['fps'] or 0:6.1f} FPS  "
+                         f"inference p50 {ms['inference']['p50'] or 0:6.2f} ms  latency p99 {ms['latency']['p99'] or 0:6.2f} ms"
+                         f"  dropped {entry['dropped']}" + (f"  ERROR {entry['error']}" if entry["error"] else ""))
+        return "\n".join(lines)
+
+    def stop(self) -> None:
+        self.timer.stop()
+        if self.pipeline is not None:
+            self.pipeline.close()
+            self.pipeline = None
+        if self.workdir is not None:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+            self.workdir = None
+        self.start_button.setEnabled(True)
+        self.stop_button.setEnabled(False)
+
+    def shutdown(self) -> None:
+        self.stop()
