@@ -76,14 +76,17 @@ def worker(job: dict) -> dict:
         except Exception as exc:  # report what does not work, time the rest
             results[key] = {"error": f"{type(exc).__name__}: {str(exc).splitlines()[0][:300]}"}
     samples: dict[str, list[float]] = {key: [] for key in opened}
+    round_p50: dict[str, list[float]] = {key: [] for key in opened}
     for round_ in range(job["rounds"]):
         for key, (runtime, x, _) in opened.items():
             for _ in range(job["warmup"] if round_ == 0 else 1):  # later rounds: refill the caches
                 runtime.predict(x)
             times = timed_loop(runtime.predict, x, job["seconds"] / job["rounds"], 1, 60.0)
             samples[key] += [t / 1e6 for t in times]
+            round_p50[key].append(float(np.median(times)) / 1e6)
     for key, (runtime, _, load_ms) in opened.items():
-        results[key] = {**summarize(samples[key]), "runs": len(samples[key]), "load_ms": load_ms}
+        results[key] = {**summarize(samples[key]), "runs": len(samples[key]), "load_ms": load_ms,
+                        "best_round_p50_ms": min(round_p50[key])}
     from app.core.profiler import measure_overhead  # the profiler's timed loop vs a bare predict loop
 
     overhead = [{"runtime": key, **measure_overhead(opened[key][0], opened[key][1])}
@@ -261,20 +264,21 @@ def _cpu() -> str:
         return platform.processor()
 
 
-def _p50(rows: list[dict], model: str, runtime: str, threads: int) -> float | None:
-    return next((r.get("p50_ms") for r in rows if (r["model"], r["runtime"], r["threads"]) == (model, runtime, threads)), None)
+def _p50(rows: list[dict], model: str, runtime: str, threads: int, key: str = "p50_ms") -> float | None:
+    return next((r.get(key) for r in rows if (r["model"], r["runtime"], r["threads"]) == (model, runtime, threads)), None)
 
 
 def headline(rows: list[dict]) -> list[dict]:
     """Lite FP32 / onnxruntime FP32 and INT8 / FP32, per model and thread count."""
     out = []
     for model, threads in sorted({(r["model"], r["threads"]) for r in rows}):
-        def ratio(a: str, b: str):
-            x, y = _p50(rows, model, a, threads), _p50(rows, model, b, threads)
+        def ratio(a: str, b: str, key: str = "p50_ms"):
+            x, y = _p50(rows, model, a, threads, key), _p50(rows, model, b, threads, key)
             return x / y if x and y else None
 
         out.append({"model": model, "threads": threads,
                     "lite_fp32_vs_ort_fp32": ratio("Lite FP32", "onnxruntime FP32"),
+                    "lite_fp32_vs_ort_fp32_best_round": ratio("Lite FP32", "onnxruntime FP32", "best_round_p50_ms"),
                     "lite_int8_vs_lite_fp32": ratio("Lite INT8", "Lite FP32"),
                     "ort_int8_vs_ort_fp32": ratio("onnxruntime INT8", "onnxruntime FP32"),
                     "mindspore_vs_lite_fp32": ratio("MindSpore FP32", "Lite FP32"),
@@ -323,19 +327,22 @@ def markdown(result: dict, png: str) -> str:
              f"one input at a time, {result['settings']['seconds']} s per runtime in "
              f"{result['settings']['rounds']} interleaved rounds. **Ratios are the headline**: absolute times "
              "move with the machine. Ratio = median latency / onnxruntime FP32 on the same model and threads "
-             "(< 1: faster than onnxruntime).", "",
-             "## Headline", "", "| model | threads | Lite FP32 / ORT FP32 | Lite INT8 / Lite FP32 | "
-             "ORT INT8 / ORT FP32 | MindSpore / Lite FP32 | OpenCV / Lite FP32 |", "|---|---|---|---|---|---|---|"]
+             "(< 1: faster than onnxruntime). *Best round*: the same ratio of each runtime's quietest round "
+             "(lowest per-round median), less sensitive to other work on a shared machine.", "",
+             "## Headline", "", "| model | threads | Lite FP32 / ORT FP32 | (best round) | Lite INT8 / Lite FP32 | "
+             "ORT INT8 / ORT FP32 | MindSpore / Lite FP32 | OpenCV / Lite FP32 |", "|---|---|---|---|---|---|---|---|"]
     for h in result["headline"]:
         lines.append(f"| {h['model']} | {h['threads']} | {_fmt(h['lite_fp32_vs_ort_fp32'])} | "
+                     f"{_fmt(h['lite_fp32_vs_ort_fp32_best_round'])} | "
                      f"{_fmt(h['lite_int8_vs_lite_fp32'])} | {_fmt(h['ort_int8_vs_ort_fp32'])} | "
                      f"{_fmt(h['mindspore_vs_lite_fp32'])} | {_fmt(h['opencv_vs_lite_fp32'])} |")
     goal = [h for h in result["headline"] if h["model"] == "mobilenet" and h["lite_fp32_vs_ort_fp32"]]
     if goal:
-        met = all(h["lite_fp32_vs_ort_fp32"] <= 1.0 for h in goal)
+        met = all(h["lite_fp32_vs_ort_fp32"] <= 1.0 for h in goal)  # judged on the plain medians
         lines += ["", f"**Goal: Lite FP32 ≤ 1.0× onnxruntime FP32 on the MobileNet-class model at 1 and 2 threads — "
                       f"{'met' if met else 'not met'} in this run** (" +
-                  ", ".join(f"{h['lite_fp32_vs_ort_fp32']:.2f}× at {h['threads']} thread(s)" for h in goal) + ")."]
+                  ", ".join(f"{h['lite_fp32_vs_ort_fp32']:.2f}× at {h['threads']} thread(s), best round "
+                            f"{_fmt(h['lite_fp32_vs_ort_fp32_best_round'])}×" for h in goal) + ")."]
     lines += ["", f"![median latency per runtime]({png})", "", "## All runs", "",
               "| model | runtime | threads | p50 ms | p90 ms | mean ± std ms | runs | × ORT FP32 |",
               "|---|---|---|---|---|---|---|---|"]

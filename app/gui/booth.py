@@ -17,7 +17,7 @@ from app.gui.workers import JobRunner
 
 # (title, source, models): the attract loop cycles through these
 SCENES = (
-    ("Handwritten digits", "synthetic", ("digits", "digits-int8")),
+    ("Digits", "synthetic", ("digits", "digits-int8")),
     ("Face detection", "synthetic:face", ("face", "face-int8")),
 )
 TIER_LABELS = ("EDGE · Lite FP32 · all cores", "DEVICE · Lite INT8 · 1 core", "CLOUD · MindSpore over HTTP")

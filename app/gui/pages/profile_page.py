@@ -129,7 +129,8 @@ class ProfilePage(QWidget):
         p50 = [row["p50_ms"] for row in rows]
         self.tiers.addItem(pg.BarGraphItem(x=np.arange(len(rows)), height=p50, width=0.7,
                                            brushes=[TIER_COLORS[row["tier"]] for row in rows]))
-        self.tiers.getAxis("bottom").setTicks([[(i, row["label"].split(" ")[0]) for i, row in enumerate(rows)]])
+        short = [f"{row['precision']}·{row['threads'] or 'all'}t" if row["tier"] != "cloud" else "cloud" for row in rows]
+        self.tiers.getAxis("bottom").setTicks([[(i, label) for i, label in enumerate(short)]])
         self.ops.clear()
         edge = result["picks"].get("edge") or next(iter(result["picks"].values()), None)
         entry = result.get("per_op", {}).get(edge["id"]) if edge else None
@@ -138,6 +139,7 @@ class ProfilePage(QWidget):
             self.ops.addItem(pg.BarGraphItem(x0=0, y=np.arange(len(items)), height=0.7,
                                              width=[v for _, v in items], brush="#9c755f"))
             self.ops.getAxis("left").setTicks([[(i, k) for i, (k, _) in enumerate(items)]])
+            self.ops.getAxis("left").setWidth(120)
 
     def export(self, path: str | None = None) -> list[Path]:
         path = path or QFileDialog.getSaveFileName(self, "Export report", "compare.html", "HTML (*.html)")[0]

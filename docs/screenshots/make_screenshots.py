@@ -1,0 +1,84 @@
+"""Screenshots of every page and booth mode, from the real windows (offscreen, QWidget.grab()).
+
+    QT_QPA_PLATFORM=offscreen .venv/bin/python docs/screenshots/make_screenshots.py
+"""
+from __future__ import annotations
+
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from PySide6.QtCore import QEventLoop, QTimer
+from PySide6.QtWidgets import QApplication
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parents[1]))
+
+
+def wait_until(app, condition, timeout: float = 300.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise TimeoutError("the window never got there")
+        app.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 50)
+        time.sleep(0.02)
+
+
+def main() -> int:
+    app = QApplication.instance() or QApplication(sys.argv)
+    from app.gui.booth import BoothWindow
+    from app.gui.main import MainWindow
+    from app.gui.settings import Settings
+
+    tmp = Path(tempfile.mkdtemp(prefix="edge-studio-shots-"))
+    settings = Settings(tmp / "settings.json")
+    window = MainWindow(settings=settings)
+    window.resize(1360, 860)
+    window.show()
+    live = window.pages["Live"]
+    wait_until(app, lambda: live.views[0].frames_shown > 60 and live.views[1].frames_shown > 20)
+    live.stats.setText(live._stats_text())
+    window.grab().save(str(HERE / "live.png"))
+
+    model = window.pages["Model"]
+    window.nav.setCurrentRow(0)
+    model.epochs.setValue(4)
+    model.start_training()
+    wait_until(app, lambda: model.train_job is None)
+    model.import_model(Path("sample_models/digits/model.onnx").resolve())
+    wait_until(app, lambda: "Lite" in model.card_view.toPlainText() and "Reading" not in model.card_view.toPlainText())
+    window.grab().save(str(HERE / "model.png"))
+
+    convert = window.pages["Convert"]
+    window.nav.setCurrentRow(1)
+    convert.build()
+    wait_until(app, lambda: convert.job is None and window.state.package_dir is not None)
+    window.grab().save(str(HERE / "convert.png"))
+
+    profile = window.pages["Profile"]
+    window.nav.setCurrentRow(3)
+    profile.run_compare()
+    wait_until(app, lambda: profile.result is not None)
+    window.grab().save(str(HERE / "profile.png"))
+
+    deploy = window.pages["Deploy"]
+    window.nav.setCurrentRow(4)
+    deploy.destination.setText(str(tmp / "package"))
+    deploy.write()
+    window.grab().save(str(HERE / "deploy.png"))
+
+    booth = BoothWindow(window.state, settings)
+    booth.resize(1360, 860)
+    booth.show()
+    wait_until(app, lambda: booth.views[0].frames_shown > 60 and booth.views[1].frames_shown > 5)
+    wait_until(app, lambda: booth.cloud is None or "ms" in booth.bar_texts["cloud"].text(), timeout=120)
+    booth.grab().save(str(HERE / "booth.png"))
+    booth.close()
+    window.close()
+    print("screenshots in", HERE)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
