@@ -88,7 +88,8 @@ def test_profile_page_compares_and_exports(qtbot, runner, tmp_path):
     assert page.run_button.isEnabled()
     with StallDetector() as stall:
         qtbot.mouseClick(page.run_button, Qt.MouseButton.LeftButton)
-        qtbot.waitUntil(lambda: page.result is not None, timeout=300_000)
+        qtbot.waitUntil(lambda: page.result is not None and bool(page.cdf.getPlotItem().listDataItems()),
+                        timeout=300_000)
     stall.check()
     labels = [page.table.item(r, 0).text() for r in range(page.table.rowCount())]
     assert sum(label.startswith("★") for label in labels) == 2  # one pick per tier

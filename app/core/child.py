@@ -28,7 +28,7 @@ JOBS = {
     "probe": "converters.lite.probe:run_in_child",
     "bridge_check": "app.core.doctor:check_converter_in_child",
     "train": "app.core.trainer:run_in_child",
-    "mindspore_batch": "app.core.runtimes:mindspore_batch_in_child",
+    "batch": "app.core.runtimes:batch_in_child",
     "mindspore_bench": "app.core.bench_mindspore:run_in_child",
     "deploy": "app.core.deploy:run_in_child",
     "compare": "app.core.compare_job:run_in_child",

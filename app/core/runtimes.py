@@ -83,9 +83,17 @@ def open_runtime(path: str | Path, threads: int = 0) -> Runtime:
 
 
 def run_batch(path: str | Path, x: np.ndarray, threads: int = 0, timeout: float = 600) -> list[np.ndarray]:
-    """Outputs for every sample of x (N, ...), one sample per call as on a device."""
-    if runtime_name(path) == "mindspore":
-        return _mindspore_batch(path, x, timeout)
+    """Outputs for every sample of x (N, ...), one sample per call as on a device.
+
+    MindSpore and Lite run in a child process: MindSpore cannot share a process with Lite, and
+    Lite 2.0 cannot load an FP16-weight .ms again in a process that closed one ("PrepareKernels …
+    prepare failed"), so an evaluation must not leave its mark on the caller's process."""
+    if runtime_name(path) in ("mindspore", "lite"):
+        return _batch_in_child(path, x, threads, timeout)
+    return _run_here(path, x, threads)
+
+
+def _run_here(path: str | Path, x: np.ndarray, threads: int) -> list[np.ndarray]:
     runtime = open_runtime(path, threads)
     x = match_layout(x, runtime.input_shape)
     try:
@@ -108,31 +116,40 @@ def match_layout(x: np.ndarray, input_shape: tuple[int, ...]) -> np.ndarray:
     return x
 
 
-def _mindspore_batch(path: str | Path, x: np.ndarray, timeout: float) -> list[np.ndarray]:
+def _batch_in_child(path: str | Path, x: np.ndarray, threads: int, timeout: float) -> list[np.ndarray]:
     from app.core.child import ChildError, run_child
 
-    with tempfile.TemporaryDirectory(prefix="edge-studio-ms-eval-") as tmp:
+    name = runtime_name(path)
+    with tempfile.TemporaryDirectory(prefix="edge-studio-eval-") as tmp:
         np.save(Path(tmp) / "x.npy", x)
         try:
-            answer = run_child("mindspore_batch", {"model": str(Path(path).resolve()), "folder": tmp},
+            answer = run_child("batch", {"model": str(Path(path).resolve()), "folder": tmp, "threads": threads},
                                timeout=timeout)
         except ChildError as exc:
-            raise RuntimeError(f"MindSpore could not run {Path(path).name}: {exc}") from None
-        return [np.load(Path(tmp) / name) for name in answer["outputs"]]
+            raise RuntimeError(f"{name} could not run {Path(path).name}: {exc}") from None
+        return [np.load(Path(tmp) / out) for out in answer["outputs"]]
 
 
-def mindspore_batch_in_child(params: dict) -> dict:
-    """Inside a MindSpore child: load the MindIR, run every sample, save outputs as .npy."""
-    os.chdir(params["folder"])  # MindSpore may drop IR dumps into the cwd
+def batch_in_child(params: dict) -> dict:
+    """Inside a child: run every sample through the model's runtime, save outputs as .npy."""
+    folder = Path(params["folder"])
+    x = np.load(folder / "x.npy")
+    if runtime_name(params["model"]) == "mindspore":
+        outputs = _mindspore_outputs(params["model"], x, folder)
+    else:
+        outputs = _run_here(params["model"], x, params["threads"])
+    names = [f"out{k}.npy" for k in range(len(outputs))]
+    for name, out in zip(names, outputs):
+        np.save(folder / name, out)
+    return {"outputs": names}
+
+
+def _mindspore_outputs(model: str, x: np.ndarray, folder: Path) -> list[np.ndarray]:
+    os.chdir(folder)  # MindSpore may drop IR dumps into the cwd
     import mindspore as ms
     from mindspore import Tensor, nn
 
-    net = nn.GraphCell(ms.load(params["model"]))
-    x = np.load(Path(params["folder"]) / "x.npy")
+    net = nn.GraphCell(ms.load(model))
     per_sample = [net(Tensor(x[i:i + 1])) for i in range(len(x))]
     per_sample = [[o.asnumpy() for o in (outs if isinstance(outs, (tuple, list)) else [outs])] for outs in per_sample]
-    names = []
-    for k in range(len(per_sample[0])):
-        names.append(f"out{k}.npy")
-        np.save(Path(params["folder"]) / names[-1], _join([outs[k] for outs in per_sample]))
-    return {"outputs": names}
+    return [_join([outs[k] for outs in per_sample]) for k in range(len(per_sample[0]))]

@@ -5,13 +5,12 @@ it; a watchdog restarts the pipeline after any error or a lost camera. Leave wit
 from __future__ import annotations
 
 import os
-import shutil
 
 from PySide6.QtCore import QEvent, Qt, QTimer
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import QGridLayout, QLabel, QProgressBar, QVBoxLayout, QWidget
 
-from app.gui.live_view import FrameView, load_lite_runtime, new_workdir, start_pipeline
+from app.gui.live_view import FrameView, close_pipeline, load_lite_runtime, new_workdir, start_pipeline
 from app.gui.state import SAMPLE_MODEL
 from app.gui.workers import JobRunner
 
@@ -177,12 +176,8 @@ class BoothWindow(QWidget):
 
     # -- leaving -------------------------------------------------------------------------------
     def _stop_pipeline(self) -> None:
-        if self.pipeline is not None:
-            self.pipeline.close()
-            self.pipeline = None
-        if self.workdir is not None:
-            shutil.rmtree(self.workdir, ignore_errors=True)
-            self.workdir = None
+        close_pipeline(self.pipeline, self.workdir)
+        self.pipeline = self.workdir = None
         self._last_seq = [None, None, None]
 
     def leave(self) -> None:

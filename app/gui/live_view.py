@@ -1,6 +1,7 @@
 """Shared by the Live page and booth mode: start a live pipeline off the GUI thread, show frames."""
 from __future__ import annotations
 
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -50,6 +51,14 @@ def start_pipeline(source_spec: str, model_names: list[str], threads: list[int],
             model.close()
         raise
     return pipeline
+
+
+def close_pipeline(pipeline, workdir: Path | None) -> None:
+    """Stop the threads, close the runtimes, remove the converted models."""
+    if pipeline is not None:
+        pipeline.close()
+    if workdir is not None:
+        shutil.rmtree(workdir, ignore_errors=True)
 
 
 def new_workdir() -> Path:

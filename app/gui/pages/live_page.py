@@ -2,7 +2,6 @@
 overlay (labels/boxes, FPS, per-stage ms), and a side-by-side mode (e.g. FP32 | INT8 on the same frames)."""
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 from PySide6.QtCore import QTimer
@@ -10,7 +9,7 @@ from PySide6.QtWidgets import (QComboBox, QFileDialog, QHBoxLayout, QLabel, QPus
                                QWidget)
 
 from app.gui.dialogs import show_error
-from app.gui.live_view import FrameView, load_lite_runtime, new_workdir, start_pipeline
+from app.gui.live_view import FrameView, close_pipeline, load_lite_runtime, new_workdir, start_pipeline
 from app.gui.settings import Settings
 from app.gui.state import AppState
 from app.gui.workers import JobRunner
@@ -160,12 +159,8 @@ class LivePage(QWidget):
 
     def stop(self) -> None:
         self.timer.stop()
-        if self.pipeline is not None:
-            self.pipeline.close()
-            self.pipeline = None
-        if self.workdir is not None:
-            shutil.rmtree(self.workdir, ignore_errors=True)
-            self.workdir = None
+        close_pipeline(self.pipeline, self.workdir)
+        self.pipeline = self.workdir = None
         self.start_button.setEnabled(True)
         self.stop_button.setEnabled(False)
 

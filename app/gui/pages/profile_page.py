@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (QCheckBox, QFileDialog, QGridLayout, QHBoxLayout, QLabel, QProgressBar,
                                QPushButton, QSpinBox, QTableWidget, QTableWidgetItem, QTextBrowser, QVBoxLayout,
                                QWidget)
@@ -114,10 +114,10 @@ class ProfilePage(QWidget):
                 item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsEditable)
                 self.table.setItem(r, c, item)
         self.table.resizeColumnsToContents()
-        self._plot(result)
         notes = "".join(f"<p><i>{n}</i></p>" for n in result.get("notes", []))
         self.picks.setHtml("".join(f"<p><b>{tier}:</b> {p['why']}</p>" for tier, p in result["picks"].items()) + notes)
         self.export_button.setEnabled(True)
+        QTimer.singleShot(0, lambda: self._plot(result))  # charts in the next turn: no long GUI-thread stretch
 
     def _plot(self, result: dict) -> None:
         rows = result["variants"]
