@@ -130,3 +130,29 @@ def test_convert_failure_shows_lite_text(qtbot, workspace, state, runner, tmp_pa
     assert "Lite could not convert model.onnx" in page.details.toPlainText()  # Lite's text, in the details pane
     assert "Lite:" in page.details.toPlainText()
     assert page.findChild(object, "errorDialog") is not None or page.window().findChild(object, "errorDialog")
+
+
+def test_capture_classes_then_train(qtbot, workspace, state, runner, tmp_path):
+    from app.gui.pages.model_page import ModelPage
+
+    page = ModelPage(state, runner)
+    qtbot.addWidget(page)
+    panel = page.capture
+    panel.folder = tmp_path / "captured"
+    panel.source.setCurrentIndex(panel.source.findData("synthetic"))
+    qtbot.mouseClick(panel.open_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: panel.preview.frames_shown > 0, timeout=30_000)
+    for name in ("thumbs up", "peace/../sign"):  # a path in a class name is cleaned, not followed
+        panel.class_name.setText(name)
+        qtbot.mouseClick(panel.add_button, Qt.MouseButton.LeftButton)
+        qtbot.mousePress(panel.record_button, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: panel.session.counts().get(panel.classes.currentText(), 0) >= 4, timeout=30_000)
+        qtbot.mouseRelease(panel.record_button, Qt.MouseButton.LeftButton)
+    assert set(panel.session.counts()) == {"thumbs up", "peacesign"}
+    assert panel.thumbs.count() >= 8 and panel.train_button.isEnabled()
+    page.epochs.setValue(2)
+    with qtbot.waitSignal(state.model_changed, timeout=240_000):
+        qtbot.mouseClick(panel.train_button, Qt.MouseButton.LeftButton)
+    labels = json.loads((state.model_dir / "labels.json").read_text())
+    assert labels == ["peacesign", "thumbs up"]
+    page.shutdown()

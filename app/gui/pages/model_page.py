@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (QComboBox, QFileDialog, QFormLayout, QGroupBox, Q
 from app.core.model_card import make_card
 from app.core.training import TrainConfig, train
 from app.gui.dialogs import show_error
+from app.gui.pages.capture_panel import CapturePanel
 from app.gui.state import AppState, workspace
 from app.gui.workers import JobRunner
 
@@ -68,6 +69,10 @@ class ModelPage(QWidget):
         form.addRow(self.curves)
         layout.addWidget(train_box, 1)
 
+        self.capture = CapturePanel()
+        self.capture.train_requested.connect(self.train_on_folder)
+        layout.addWidget(self.capture, 1)
+
         import_box = QGroupBox("Import a model (ONNX, TFLite, Caffe, TF .pb) — or drop a file here")
         import_layout = QVBoxLayout(import_box)
         self.import_button = QPushButton("Import…")
@@ -109,6 +114,13 @@ class ModelPage(QWidget):
         self.train_job = self.runner.start(_train_job, config=config, out=out, on_event=self.on_train_event,
                                            on_done=lambda m: self.training_done(out, m),
                                            on_error=self.training_failed)
+
+    def train_on_folder(self, folder: str) -> None:
+        self.dataset.setCurrentIndex(self.dataset.findData("folder"))
+        self.start_training(folder)
+
+    def shutdown(self) -> None:
+        self.capture.close_session()
 
     def on_train_event(self, event: dict) -> None:
         epochs = self.epochs.value()
