@@ -146,6 +146,24 @@ def _describe_exit(code: int) -> str:
     return f"exited with code {code} without an answer"
 
 
+BACKGROUND_NICE = 10  # children yield the CPU to the GUI: spinning Lite/MindSpore threads starve it otherwise
+
+
+def lower_priority(thread_only: bool = False) -> None:
+    """Run at a lower CPU priority. Threads created afterwards (Lite's and MindSpore's pools) inherit it.
+
+    thread_only: just the calling thread (in the GUI process, before it creates the live pipeline)."""
+    nice = int(os.environ.get("EDGE_STUDIO_CHILD_NICE", BACKGROUND_NICE))
+    try:
+        if thread_only:
+            current = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), max(current, min(nice, 19)))
+        else:
+            os.nice(max(0, nice))
+    except (OSError, AttributeError):
+        pass  # not permitted or not POSIX: run at normal priority
+
+
 def emit_event(event: dict[str, Any]) -> None:
     """Called inside a child: stream a progress event to the parent."""
     sys.stdout.write(EVENT_MARK + json.dumps(event) + "\n")
@@ -155,6 +173,7 @@ def emit_event(event: dict[str, Any]) -> None:
 def child_main(job: str) -> int:
     """Entry inside the child: run the job, print one marked answer line."""
     signal.signal(signal.SIGTERM, lambda *_: _cancel_requested.set())
+    lower_priority()
     try:
         module_name, func_name = JOBS[job].split(":")
         func = getattr(importlib.import_module(module_name), func_name)

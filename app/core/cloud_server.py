@@ -277,6 +277,10 @@ def serve(model_dir: str | Path, host: str = "127.0.0.1", port: int = DEFAULT_PO
           max_body: int = int(DEFAULT_MAX_BODY_MB * 2**20), announce: bool = False) -> None:
     """Load the MindIR with full MindSpore and serve it until interrupted (this process only)."""
     check_bind(host, token)
+    if os.environ.get("EDGE_STUDIO_BACKGROUND"):  # started by the app: yield the CPU to its GUI
+        from app.core.child import lower_priority
+
+        lower_priority()
     folder = check_model_dir(model_dir)
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     # proto=IPPROTO_TCP: asyncio sets TCP_NODELAY only on sockets that say so; without it every
@@ -372,6 +376,7 @@ def start_server_process(model_dir: str | Path, port: int = 0, host: str = "127.
     folder = check_model_dir(model_dir).resolve()
     token = secrets.token_urlsafe(18) if token == AUTO else token
     env = child_env()
+    env["EDGE_STUDIO_BACKGROUND"] = "1"
     env.pop(TOKEN_ENV, None)
     if token:
         env[TOKEN_ENV] = token

@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QLabel, QSizePolicy
 
 # Imported here, on the GUI thread at start-up: an import inside a worker holds the import lock
 # (and PySide's import hook) while the GUI thread may need it.
+from app.core.child import lower_priority
 from app.core.live_cli import resolve_model
 from app.core.live_prepare import prepare_in_child
 from app.core.pipeline import LiveModel, LivePipeline
@@ -35,6 +36,7 @@ def start_pipeline(source_spec: str, model_names: list[str], threads: list[int],
                    progress, emit, cancel, token: str | None = None):
     """In a worker thread: convert/open the models (Lite conversions run in child processes), open the
     source (a missing camera falls back to the synthetic source), start the pipeline."""
+    lower_priority(thread_only=True)  # Lite's pool and the pipeline threads, created here, inherit it
     progress(0.1, "converting the models with Lite (child process)…")
     paths = prepare_in_child(model_names, workdir, cancel=cancel)
     models = []

@@ -58,7 +58,7 @@ class ProfilePage(QWidget):
         charts = QGridLayout()
         self.cdf = pg.PlotWidget(background="w", title="Latency distribution (ms, log)")
         self.cdf.setLogMode(x=True)
-        self.cdf.addLegend(offset=(-10, 10))
+        self.cdf.addLegend(offset=(-5, -5), labelTextSize="7pt")
         self.tiers = pg.PlotWidget(background="w", title="p50 latency per variant (ms)")
         self.ops = pg.PlotWidget(background="w", title="Per-op time of the picked edge variant (ms/run)")
         for col, plot in enumerate((self.cdf, self.tiers, self.ops)):
@@ -117,20 +117,27 @@ class ProfilePage(QWidget):
         notes = "".join(f"<p><i>{n}</i></p>" for n in result.get("notes", []))
         self.picks.setHtml("".join(f"<p><b>{tier}:</b> {p['why']}</p>" for tier, p in result["picks"].items()) + notes)
         self.export_button.setEnabled(True)
-        QTimer.singleShot(0, lambda: self._plot(result))  # charts in the next turn: no long GUI-thread stretch
+        # One chart per event-loop turn (each draws and paints in ~20-30 ms): no long GUI-thread stretch.
+        for delay, chart in enumerate((self._plot_cdf, self._plot_tiers, self._plot_ops)):
+            QTimer.singleShot(10 * delay, lambda chart=chart: chart(result))
 
-    def _plot(self, result: dict) -> None:
+    def _plot_cdf(self, result: dict) -> None:
         rows = result["variants"]
         self.cdf.clear()
         for row in rows:
             q = np.maximum(np.asarray(row["quantiles_ms"]), 1e-3)
             self.cdf.plot(q, np.arange(len(q)), pen=pg.mkPen(TIER_COLORS[row["tier"]], width=2), name=row["label"])
+
+    def _plot_tiers(self, result: dict) -> None:
+        rows = result["variants"]
         self.tiers.clear()
         p50 = [row["p50_ms"] for row in rows]
         self.tiers.addItem(pg.BarGraphItem(x=np.arange(len(rows)), height=p50, width=0.7,
                                            brushes=[TIER_COLORS[row["tier"]] for row in rows]))
         short = [f"{row['precision']}·{row['threads'] or 'all'}t" if row["tier"] != "cloud" else "cloud" for row in rows]
         self.tiers.getAxis("bottom").setTicks([[(i, label) for i, label in enumerate(short)]])
+
+    def _plot_ops(self, result: dict) -> None:
         self.ops.clear()
         edge = result["picks"].get("edge") or next(iter(result["picks"].values()), None)
         entry = result.get("per_op", {}).get(edge["id"]) if edge else None
@@ -138,8 +145,11 @@ class ProfilePage(QWidget):
             items = list(entry["by_type"].items())[:10]
             self.ops.addItem(pg.BarGraphItem(x0=0, y=np.arange(len(items)), height=0.7,
                                              width=[v for _, v in items], brush="#9c755f"))
-            self.ops.getAxis("left").setTicks([[(i, k) for i, (k, _) in enumerate(items)]])
-            self.ops.getAxis("left").setWidth(120)
+            self.ops.getAxis("left").setTicks([[(i, "") for i in range(len(items))]])
+            for i, (op_type, ms) in enumerate(items):  # the op type written on its bar
+                label = pg.TextItem(f"{op_type} {ms * 1000:.0f} µs", color="#222", anchor=(0, 0.5))
+                label.setPos(0, i)
+                self.ops.addItem(label)
 
     def export(self, path: str | None = None) -> list[Path]:
         path = path or QFileDialog.getSaveFileName(self, "Export report", "compare.html", "HTML (*.html)")[0]
