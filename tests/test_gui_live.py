@@ -131,3 +131,6 @@ def test_main_window_opens_on_live_view(qtbot, settings):
     assert window.stack.currentWidget() is window.pages["Live"]
     window.close()
     assert settings.path.exists()  # geometry and choices persisted
+    from app.gui.settings import Settings
+
+    assert Settings(settings.path).get("live_model_a") == "digits"

@@ -71,11 +71,12 @@ def child_env() -> dict[str, str]:
 
 def run_child(job: str, params: dict[str, Any], timeout: float = 600.0,
               on_event: Callable[[dict], None] | None = None,
-              cancel: threading.Event | None = None, grace: float = 3.0) -> dict[str, Any]:
+              cancel: threading.Event | None = None, grace: float = 3.0,
+              log_sink: list[str] | None = None) -> dict[str, Any]:
     """Run `job` in a child and return its result dict, or raise ChildError.
 
     Cancel or timeout: SIGTERM first (a job may clean up and stop its own children), SIGKILL
-    after `grace` seconds."""
+    after `grace` seconds. log_sink, if given, receives the child's log (stdout chatter + stderr)."""
     with tempfile.TemporaryFile(mode="w+", encoding="utf-8", errors="replace") as err:
         proc = subprocess.Popen(entry_command() + ["_child", job], stdin=subprocess.PIPE,
                                 stdout=subprocess.PIPE, stderr=err, env=child_env(),
@@ -115,6 +116,8 @@ def run_child(job: str, params: dict[str, Any], timeout: float = 600.0,
         reader.join(timeout=5)
         err.seek(0)
         log = "".join(chatter[-200:]) + err.read()[-200_000:]
+    if log_sink is not None:
+        log_sink.append(log)
     if stopped:
         raise ChildError(f"{job} {stopped}", log, kind="cancelled" if stopped == "cancelled" else "timeout")
     if answer.get("ok"):

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 from PySide6.QtCore import QByteArray, Qt
 from PySide6.QtGui import QAction, QKeySequence
@@ -64,6 +65,10 @@ class MainWindow(QMainWindow):
         self.model_label.setText(f"model: {self.state.model_dir.name}")
         self._menus()
         self._restore()
+        self.state.model_changed.connect(lambda folder: self.settings.set("model_dir", str(folder)))
+        last = self.settings.get("model_dir")
+        if last and (Path(last) / "model.onnx").is_file():
+            self.state.set_model(Path(last))  # the last active model, if it is still there
         self.runner.start(_doctor_job, on_done=self.show_health,
                           on_error=lambda m, d: self.health_label.setText(f"Lite bridge: BROKEN ({m})"))
         if start_live:

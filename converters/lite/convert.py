@@ -17,7 +17,7 @@ import numpy as np
 
 from converters.formats import INPUT_LAYOUTS, lite_format, source_format
 from converters.lite import calibration
-from converters.lite.errors import LiteError, with_lite_text
+from converters.lite.errors import LiteError, lite_errors, with_lite_text
 
 QUANT_METHODS = ("MAX_MIN", "KL", "REMOVAL_OUTLIER")
 # Lite 2.0.0 converts WEIGHT_QUANT but Model::Build then fails
@@ -45,11 +45,12 @@ class ConvertResult:
     source_format: str
     save_format: str
     precision: str  # fp32, fp16 or int8
+    log_tail: list[str]  # Lite's own error/warning lines from the conversion (often harmless)
 
     def to_json(self) -> dict:
         return {"path": str(self.path), "size_bytes": self.size_bytes, "seconds": round(self.seconds, 3),
                 "source_format": self.source_format, "save_format": self.save_format,
-                "precision": self.precision}
+                "precision": self.precision, "log_tail": self.log_tail}
 
 
 def _check_source(src: Path, fmt) -> Path | None:
@@ -152,7 +153,8 @@ def convert(src: str | Path, dst: str | Path, *, fmk: str | None = None, input_f
             "fp16_weights": fp16_weights, "config": str(config) if config else "", "no_fusion": no_fusion,
         }
         try:
-            answer = run_child("convert", params, timeout=timeout, cancel=cancel)
+            logs: list[str] = []
+            answer = run_child("convert", params, timeout=timeout, cancel=cancel, log_sink=logs)
         except ChildError as exc:
             if exc.kind in ("cancelled", "timeout"):
                 raise LiteError(f"conversion of {src.name} {str(exc).split(' ', 1)[1]}", exc.log) from None
@@ -162,7 +164,7 @@ def convert(src: str | Path, dst: str | Path, *, fmk: str | None = None, input_f
         produced.replace(dst)  # atomic: same folder tree, same filesystem
     precision = "int8" if quant else "fp16" if fp16_weights else "fp32"
     return ConvertResult(dst, dst.stat().st_size, time.perf_counter() - started, fmt.name, out_fmt.name,
-                         precision)
+                         precision, lite_errors(logs[0] if logs else ""))
 
 
 def run_in_child(params: dict) -> dict:
