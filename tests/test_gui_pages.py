@@ -104,6 +104,14 @@ def test_convert_then_deploy_pages(qtbot, workspace, state, runner, tmp_path):
     assert float(convert.table.item(int8_row, 4).text()) <= 0.30
     assert convert.table.item(int8_row, 5).text().endswith("%")
     assert deploy.write_button.isEnabled()
+    from app.gui.pages.live_page import LivePage
+    from app.gui.settings import Settings
+
+    live = LivePage(state, runner, Settings(tmp_path / "settings.json"))
+    qtbot.addWidget(live)
+    state.set_package(state.package_dir)  # the built package's Lite files become live choices
+    assert live.model_a.findData(str(state.package_dir / "edge" / "model.ms")) >= 0
+    assert live.model_b.findData(str(state.package_dir / "device" / "model_int8.ms")) >= 0
     deploy.destination.setText(str(tmp_path / "my-package"))
     qtbot.mouseClick(deploy.write_button, Qt.MouseButton.LeftButton)
     for tier in ("cloud", "edge", "device"):

@@ -76,7 +76,17 @@ class LivePage(QWidget):
         self.start_button.clicked.connect(lambda: self.start())
         self.stop_button.clicked.connect(self.stop)
         self._restore_choices()
+        state.package_changed.connect(self.add_package_models)
         self.runner.start(_find_cameras, on_done=self.add_cameras, on_error=lambda m, d: self.add_cameras([]))
+
+    def add_package_models(self, folder: Path) -> None:
+        """The built package's Lite files become choices too (e.g. your model FP32 | INT8)."""
+        # (no FP16 here: Lite 2.0 cannot load an FP16 .ms again in a process that closed one)
+        for tier_file, label in (("edge/model.ms", "edge FP32"), ("device/model_int8.ms", "device INT8")):
+            path = folder / tier_file
+            if path.is_file():
+                for combo in (self.model_a, self.model_b):
+                    combo.addItem(f"{folder.name[:24]} · {label}", str(path))
 
     def add_cameras(self, cameras: list) -> None:
         for cam in reversed(cameras):
