@@ -8,6 +8,7 @@ BIN := $(VENV)/bin
 .PHONY: run test setup bench clean
 
 run: setup
+	@$(BIN)/python -m app.gui.display_check
 	$(BIN)/edge-studio gui
 
 test: setup

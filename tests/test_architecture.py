@@ -42,3 +42,11 @@ def test_mindspore_never_imported_with_lite():
     offenders = [str(p.relative_to(ROOT)) for folder in [ROOT / "converters", ROOT / "app" / "gui"]
                  for p in folder.rglob("*.py") if "mindspore" in {n.split(".")[0] for n in _imports(p)}]
     assert not offenders, offenders
+
+
+def test_display_check_is_quiet_offscreen(monkeypatch):
+    from app.gui import display_check
+
+    monkeypatch.setenv("QT_QPA_PLATFORM", "offscreen")
+    assert display_check.main() == 0  # offscreen needs no X11 libraries
+    assert isinstance(display_check.missing_libraries(), list)

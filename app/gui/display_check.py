@@ -1,0 +1,53 @@
+"""Before `make run`: the Qt xcb platform plugin needs a few X11 system libraries that a minimal
+Debian/Ubuntu may lack. Report them in one line — or, as root with apt-get, install them."""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+# soname → Debian package
+PACKAGES = {
+    "libxcb-cursor.so.0": "libxcb-cursor0", "libxcb-icccm.so.4": "libxcb-icccm4",
+    "libxcb-keysyms.so.1": "libxcb-keysyms1", "libxcb-image.so.0": "libxcb-image0",
+    "libxcb-render-util.so.0": "libxcb-render-util0", "libxcb-shape.so.0": "libxcb-shape0",
+    "libxcb-randr.so.0": "libxcb-randr0", "libxcb-xkb.so.1": "libxcb-xkb1",
+    "libxkbcommon-x11.so.0": "libxkbcommon-x11-0", "libxkbcommon.so.0": "libxkbcommon0",
+    "libxcb-xinerama.so.0": "libxcb-xinerama0", "libEGL.so.1": "libegl1", "libGL.so.1": "libgl1",
+    "libfontconfig.so.1": "libfontconfig1", "libdbus-1.so.3": "libdbus-1-3", "libX11-xcb.so.1": "libx11-xcb1",
+}
+
+
+def missing_libraries() -> list[str]:
+    import PySide6
+
+    plugin = Path(PySide6.__file__).parent / "Qt" / "plugins" / "platforms" / "libqxcb.so"
+    if not plugin.exists() or shutil.which("ldd") is None:
+        return []
+    out = subprocess.run(["ldd", str(plugin)], capture_output=True, text=True).stdout
+    return sorted({line.split()[0] for line in out.splitlines() if "not found" in line})
+
+
+def main() -> int:
+    if os.environ.get("QT_QPA_PLATFORM", "") not in ("", "xcb") or not os.environ.get("DISPLAY"):
+        return 0  # offscreen, Wayland or no X display: the xcb plugin is not used
+    missing = missing_libraries()
+    if not missing:
+        return 0
+    packages = sorted({PACKAGES.get(name, name) for name in missing})
+    if os.geteuid() == 0 and shutil.which("apt-get"):
+        print(f"Installing the X11 libraries Qt needs: {' '.join(packages)}", flush=True)
+        quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+        subprocess.run(["apt-get", "update", "-qq"], check=False, **quiet)
+        done = subprocess.run(["apt-get", "install", "-y", "-qq", *packages], **quiet)
+        if done.returncode == 0 and not missing_libraries():
+            return 0
+    print(f"edge-studio: Qt's X11 plugin lacks {', '.join(missing)}: install them "
+          f"(Debian/Ubuntu: sudo apt-get install {' '.join(packages)})", file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
