@@ -93,7 +93,7 @@ def cmd_train(args) -> int:
                          folder_options={"size": args.image_size, "color": args.color} if args.data != "digits" else {})
     if args.json:
         metrics = train(config, args.out)
-        _print_json({k: v for k, v in metrics.items()} | {"out": str(Path(args.out).resolve())})
+        _print_json(metrics | {"out": str(Path(args.out).resolve())})
         return 0
     progress, task = _progress_bar(args.epochs, "training")
 

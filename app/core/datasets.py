@@ -89,3 +89,12 @@ def load_folder(folder: str | Path, size: int = 64, color: str = "RGB") -> Datas
 def load_dataset(source: str | Path, **kwargs) -> Dataset:
     """"digits" or a folder path."""
     return load_digits() if str(source) == "digits" else load_folder(source, **kwargs)
+
+
+def load_dataset_for(source: str | Path, spec: PreprocessSpec | None) -> Dataset:
+    """A dataset read and preprocessed the way a model's preprocess.json says."""
+    if spec is None:
+        return load_dataset(source)
+    dataset = load_dataset(source, size=spec.width, color=spec.color)
+    dataset.preprocess = spec
+    return dataset

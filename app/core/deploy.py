@@ -15,7 +15,7 @@ from typing import Callable
 import numpy as np
 
 from app.core import runcard
-from app.core.datasets import load_dataset
+from app.core.datasets import load_dataset_for
 from app.core.evaluate import evaluate, validation_inputs
 from app.core.files import publish_dir, read_json, write_json
 from app.core.preprocess import PreprocessSpec
@@ -44,8 +44,7 @@ def _source_files(model: Path) -> dict:
 
 def _calibration(data: str, spec: PreprocessSpec, samples: int, seed: int) -> np.ndarray:
     """INT8 calibration from the training split (never the validation split)."""
-    dataset = load_dataset(data, **({} if data == "digits" else {"size": spec.width, "color": spec.color}))
-    dataset.preprocess = spec
+    dataset = load_dataset_for(data, spec)
     train, _ = dataset.split(0.2, seed)
     pick = np.random.default_rng(seed).permutation(train)[:samples]
     return dataset.inputs(pick)

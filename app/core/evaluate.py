@@ -5,7 +5,7 @@ from pathlib import Path
 
 import numpy as np
 
-from app.core.datasets import Dataset, load_dataset
+from app.core.datasets import Dataset, load_dataset_for
 from app.core.preprocess import PreprocessSpec
 from app.core.runtimes import run_batch, runtime_name
 
@@ -13,15 +13,14 @@ from app.core.runtimes import run_batch, runtime_name
 def validation_inputs(data: str | Dataset, spec: PreprocessSpec | None = None, seed: int = 0,
                       val_fraction: float = 0.2) -> tuple[np.ndarray, np.ndarray]:
     """The held-out split training used (same seed), preprocessed like the model's input."""
-    dataset = data if isinstance(data, Dataset) else load_dataset(data, **_folder_options(spec))
-    if spec is not None:
-        dataset.preprocess = spec
+    if isinstance(data, Dataset):
+        dataset = data
+        if spec is not None:
+            dataset.preprocess = spec
+    else:
+        dataset = load_dataset_for(data, spec)
     _, val = dataset.split(val_fraction, seed)
     return dataset.inputs(val), dataset.labels[val]
-
-
-def _folder_options(spec: PreprocessSpec | None) -> dict:
-    return {} if spec is None else {"size": spec.width, "color": spec.color}
 
 
 def cosine(a: np.ndarray, b: np.ndarray) -> float:
