@@ -5,7 +5,7 @@ PY ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test setup bench clean
+.PHONY: run test setup package bench clean
 
 run: setup
 	@$(BIN)/python -m app.gui.display_check
@@ -13,6 +13,16 @@ run: setup
 
 test: setup
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+# The installer (not a README set-up command): dist/edge-studio-*-$(FLAVOUR).tar.gz; see docs/packaging.md.
+FLAVOUR ?= lean
+package: setup $(VENV)/.package-deps-ok
+	$(BIN)/python -m installer.make_package --flavour $(FLAVOUR)
+
+$(VENV)/.package-deps-ok: $(VENV)/.deps-ok
+	@$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test,package]' 2>&1 | grep -v "^WARNING: Location" ; \
+	  test $${PIPESTATUS[0]} -eq 0 || { echo "edge-studio package: pip install of PyInstaller failed" >&2; exit 2; }
+	@touch $@
 
 setup: $(VENV)/.deps-ok
 	@$(BIN)/python -m converters.lite.build

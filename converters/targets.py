@@ -6,7 +6,27 @@ device — Lite .ms INT8 (FULL_QUANT with calibration) and FP16 weights, one cor
 """
 from __future__ import annotations
 
+import importlib.util
 from dataclasses import dataclass, field
+
+WITH_MINDSPORE = "the full package (`make package FLAVOUR=full`) or a source checkout (`make run`)"
+MINDSPORE_MISSING = f"MindSpore is not in this build (the lean package): training and the cloud tier need {WITH_MINDSPORE}"
+
+
+class MindSporeMissing(RuntimeError):
+    """Raised before a MindSpore job starts in a build without MindSpore."""
+
+
+def mindspore_available() -> bool:
+    """Whether full MindSpore can be imported here (looked up, not imported: it must not share the
+    GUI's process with Lite)."""
+    return importlib.util.find_spec("mindspore") is not None
+
+
+def require_mindspore(what: str) -> None:
+    if not mindspore_available():
+        raise MindSporeMissing(f"{what} needs MindSpore, which this build leaves out (the lean package): "
+                               f"use {WITH_MINDSPORE}")
 
 
 @dataclass(frozen=True)
@@ -22,6 +42,14 @@ class Target:
     available: bool = True
     reason: str = ""  # why it is not available
     summary: str = ""
+
+    def why_unavailable(self) -> str:
+        """Empty when this target can be built and run here; otherwise the reason, for the user."""
+        if not self.available:
+            return self.reason
+        if self.runtime == "mindspore" and not mindspore_available():
+            return MINDSPORE_MISSING
+        return ""
 
 
 TARGETS = (
@@ -50,4 +78,9 @@ def get_target(name: str) -> Target:
 
 
 def available_targets(tiers: tuple[str, ...] = TIERS) -> list[Target]:
-    return [t for t in TARGETS if t.available and t.tier in tiers]
+    return [t for t in TARGETS if not t.why_unavailable() and t.tier in tiers]
+
+
+def unavailable_targets(tiers: tuple[str, ...] = TIERS) -> dict[str, str]:
+    """target name → why it is not offered here."""
+    return {t.name: t.why_unavailable() for t in TARGETS if t.why_unavailable() and t.tier in tiers}

@@ -76,6 +76,9 @@ def ensure_face_detector() -> Path:
     """The cached face_detection_short_range.tflite, fetched and verified on first use (idempotent)."""
     spec = manifest()
     source = spec["source"]
+    bundled = Path(getattr(sys, "_MEIPASS", "")) / "models" / spec["file"]
+    if getattr(sys, "frozen", False) and bundled.is_file():
+        return bundled  # the package carries it (make package fetched it at build time)
     target = cache_dir() / spec["file"]
     if target.is_file() and _sha256(target) == source["sha256"]:
         return target

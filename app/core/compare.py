@@ -68,7 +68,11 @@ def machine() -> dict:
 def variants(pkg: Path, cores: int) -> tuple[list[Variant], list[str]]:
     """The precision × threads grid over the package's files; missing files are listed, not fatal."""
     found, missing = [], []
-    for target in (t for t in TARGETS if t.available):
+    for target in TARGETS:
+        if why_not := target.why_unavailable():
+            if target.available:  # offered in general, not in this build: say so
+                missing.append(f"{target.name}: {why_not}")
+            continue
         path = pkg / target.tier / target.file
         if not path.is_file():
             missing.append(f"{target.name}: no {target.tier}/{target.file} in the package")

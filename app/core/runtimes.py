@@ -14,6 +14,7 @@ from typing import Protocol
 import numpy as np
 
 from app.core.mindir import is_lite_mindir
+from converters.targets import require_mindspore
 
 
 class Runtime(Protocol):
@@ -88,7 +89,10 @@ def run_batch(path: str | Path, x: np.ndarray, threads: int = 0, timeout: float 
     MindSpore and Lite run in a child process: MindSpore cannot share a process with Lite, and
     Lite 2.0 cannot load an FP16-weight .ms again in a process that closed one ("PrepareKernels …
     prepare failed"), so an evaluation must not leave its mark on the caller's process."""
-    if runtime_name(path) in ("mindspore", "lite"):
+    name = runtime_name(path)
+    if name == "mindspore":
+        require_mindspore(f"{Path(path).name} (a MindSpore MindIR)")
+    if name in ("mindspore", "lite"):
         return _batch_in_child(path, x, threads, timeout)
     return _run_here(path, x, threads)
 

@@ -117,11 +117,41 @@ class MainWindow(QMainWindow):
         super().closeEvent(event)
 
 
-def run_gui(booth: bool = False) -> int:
+def run_gui(booth: bool = False, first_frame_exit: bool = False, screenshot: str | None = None) -> int:
+    """first_frame_exit: quit once the live view shows its first frame and print the time from
+    process start as JSON (the packaged build's cold-start measure); screenshot: save the window then."""
     app = QApplication.instance() or QApplication(sys.argv)
     app.setApplicationName("Edge Studio")
     window = MainWindow()
     window.show()
     if booth:
         window.enter_booth()
+    if first_frame_exit:
+        _exit_on_first_frame(app, window, screenshot)
     return app.exec()
+
+
+def _exit_on_first_frame(app: QApplication, window: MainWindow, screenshot: str | None) -> None:
+    import json
+    import time
+
+    import psutil
+    from PySide6.QtCore import QTimer
+
+    view = window.pages["Live"].views[0]
+    timer = QTimer(window)
+
+    def check() -> None:
+        if view.frames_shown == 0:
+            return
+        timer.stop()
+        seconds = time.time() - psutil.Process().create_time()
+        if screenshot:
+            window.grab().save(screenshot)
+        print(json.dumps({"first_frame_s": round(seconds, 2), "source": window.pages["Live"].pipeline.source.name}),
+              flush=True)
+        window.close()
+        app.quit()
+
+    timer.timeout.connect(check)
+    timer.start(20)

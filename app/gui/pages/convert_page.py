@@ -37,11 +37,12 @@ class ConvertPage(QWidget):
         self.checks: dict[str, QCheckBox] = {}
         for row, target in enumerate(TARGETS):
             check = QCheckBox(f"{target.tier} · {target.name}")
-            check.setChecked(target.available)
-            check.setEnabled(target.available)
-            note = QLabel(target.summary if target.available else f"not offered: {target.reason}")
+            why_not = target.why_unavailable()
+            check.setChecked(not why_not)
+            check.setEnabled(not why_not)
+            note = QLabel(f"not offered: {why_not}" if why_not else target.summary)
             note.setWordWrap(True)
-            note.setStyleSheet("" if target.available else "color: #a33;")
+            note.setStyleSheet("color: #a33;" if why_not else "")
             grid.addWidget(check, row, 0)
             grid.addWidget(note, row, 1)
             self.checks[target.name] = check

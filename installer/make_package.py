@@ -1,0 +1,91 @@
+"""`make package`: the PyInstaller one-folder build plus desktop file, icon and installer script,
+packed as dist/edge-studio-<version>-linux-<arch>-<flavour>.tar.gz with a JSON of its sizes.
+
+    python -m installer.make_package [--flavour lean|full] [--skip-build]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tarfile
+import time
+from importlib import metadata
+from pathlib import Path
+
+from installer.layout import FLAVOURS, ROOT
+
+EXTRAS = ("edge-studio.desktop", "edge-studio.svg", "install.sh")
+
+
+def folder_bytes(folder: Path) -> int:
+    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file() and not p.is_symlink())
+
+
+def ensure_face_sample() -> None:
+    """Bundle the face detector so the booth needs no network; without it the build still works."""
+    from sample_models.face_detection import SampleModelError, ensure_face_detector
+
+    try:
+        ensure_face_detector()
+    except SampleModelError as exc:
+        print(f"make_package: the face sample is left out ({exc}); it will be fetched on first use",
+              file=sys.stderr)
+
+
+def build(flavour: str, dist: Path) -> Path:
+    env = dict(os.environ, EDGE_STUDIO_FLAVOUR=flavour)
+    command = [sys.executable, "-m", "PyInstaller", "--noconfirm", "--log-level", "WARN",
+               "--distpath", str(dist), "--workpath", str(ROOT / "build" / f"pyinstaller-{flavour}"),
+               str(ROOT / "build.spec")]
+    subprocess.run(command, check=True, env=env, cwd=ROOT)
+    return dist / "edge-studio"
+
+
+def add_desktop_files(folder: Path) -> None:
+    for name in EXTRAS:
+        shutil.copy2(ROOT / "installer" / name, folder / name)
+
+
+def pack(folder: Path, archive: Path) -> Path:
+    """folder → archive.tar.gz, written next to it under a temporary name, then renamed."""
+    partial = archive.with_name(archive.name + ".partial")
+    with tarfile.open(partial, "w:gz", compresslevel=6) as tar:
+        tar.add(folder, arcname="edge-studio")
+    partial.replace(archive)
+    return archive
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--flavour", choices=FLAVOURS, default="lean")
+    parser.add_argument("--skip-build", action="store_true", help="pack the existing build folder again")
+    args = parser.parse_args(argv)
+    dist = ROOT / "dist" / args.flavour
+    version = metadata.version("edge-studio")
+    stem = f"edge-studio-{version}-linux-{platform.machine()}-{args.flavour}"
+    started = time.perf_counter()
+    if not args.skip_build:
+        ensure_face_sample()
+        build(args.flavour, dist)
+    folder = dist / "edge-studio"
+    add_desktop_files(folder)
+    built = time.perf_counter()
+    archive = pack(folder, ROOT / "dist" / f"{stem}.tar.gz")
+    summary = {"flavour": args.flavour, "version": version, "folder": str(folder), "archive": str(archive),
+               "folder_mb": round(folder_bytes(folder) / 2**20, 1),
+               "archive_mb": round(archive.stat().st_size / 2**20, 1),
+               "build_s": round(built - started, 1), "pack_s": round(time.perf_counter() - built, 1)}
+    (ROOT / "dist" / f"{stem}.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    print(json.dumps(summary, indent=2))
+    print(f"Unpack {archive.name} anywhere, then run edge-studio/install.sh (menu entry) "
+          f"and edge-studio/edge-studio --self-test.")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
