@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
+import traceback
 from pathlib import Path
 
 
@@ -143,13 +145,13 @@ def cmd_eval(args) -> int:
 
     model = Path(args.model)
     if not model.is_file():
-        raise ValueError(f"{model}: no such model file")
+        raise ValueError(f"{model}: no such model file" if not model.exists() else f"{model}: not a file")
     spec = find_preprocess(model)
     x, y = validation_inputs(args.data, spec)
     reference = None
     if args.reference:
-        reference = evaluate(args.reference, x, y)["outputs"]
-    result = evaluate(model, x, y, threads=args.threads, reference_outputs=reference)
+        reference = evaluate(args.reference, x, y, data=args.data)["outputs"]
+    result = evaluate(model, x, y, threads=args.threads, reference_outputs=reference, data=args.data)
     result.pop("outputs")
     if args.json:
         _print_json(result)
@@ -163,7 +165,8 @@ def cmd_eval(args) -> int:
 def cmd_gui(args, booth: bool = False) -> int:
     from app.gui.main import run_gui
 
-    return run_gui(booth=booth)
+    return run_gui(booth=booth, first_frame_exit=getattr(args, "first_frame_exit", False),
+                   screenshot=getattr(args, "screenshot", None))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -228,21 +231,31 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_eval)
 
     # Feature modules register their own commands (import, live, serve, bench, compare).
-    from app.core import cloud_server, compare, live_cli, model_card, profiler
+    from app.core import cloud_server, compare, live_cli, model_card, profiler, self_test
 
-    for module in (model_card, live_cli, cloud_server, profiler, compare):
+    for module in (model_card, live_cli, cloud_server, profiler, compare, self_test):
         module.add_cli(sub)
 
     p = sub.add_parser("booth", help="the desktop app in booth mode (fullscreen; Ctrl+Shift+Q leaves)")
     p.set_defaults(func=lambda args: cmd_gui(args, booth=True))
 
     p = sub.add_parser("gui", help="open the desktop app (the default)")
+    p.add_argument("--first-frame-exit", action="store_true",
+                   help="quit at the live view's first frame; print seconds since process start (start-up check)")
+    p.add_argument("--screenshot", help="with --first-frame-exit: save the window as this PNG first")
     p.set_defaults(func=cmd_gui)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv == ["--self-test"]:  # the installer's spelling of `edge-studio self-test`
+        argv = ["self-test"]
     args = build_parser().parse_args(argv)
+    if getattr(sys.stdout, "errors", "") == "strict" and hasattr(sys.stdout, "reconfigure"):
+        # A file name that is not valid UTF-8 (Python keeps its bytes as surrogates) would make a
+        # finished command fail while printing its result: write those bytes back as they are, like ls.
+        sys.stdout.reconfigure(errors="surrogateescape")
     if args.command is None:
         return cmd_gui(args)
     from app.core.child import ChildError
@@ -257,6 +270,23 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:  # a library's own type (onnxruntime's Fail, …): still one line, never a traceback
+        print(f"edge-studio {args.command}: error: {_unexpected(exc, args)}", file=sys.stderr)
+        if os.environ.get("EDGE_STUDIO_DEBUG"):
+            traceback.print_exc()
+        return 1
+
+
+def _unexpected(exc: Exception, args) -> str:
+    """An exception no layer turned into a message: its type and first line, and the command's model
+    file(s) when the text does not name them (onnxruntime's errors often do not)."""
+    text = str(exc).strip()
+    line = f"{type(exc).__name__}: {text.splitlines()[0]}" if text else type(exc).__name__
+    models = getattr(args, "model", None) or []
+    names = [Path(m).name for m in ([models] if isinstance(models, str) else models)]
+    if names and not any(name in line for name in names):
+        line = f"{', '.join(names)}: {line}"
+    return line + " (EDGE_STUDIO_DEBUG=1 shows the traceback)"
 
 
 def gui_main() -> int:

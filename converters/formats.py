@@ -53,3 +53,50 @@ def lite_format(path: str | Path, name: str | None = None) -> LiteFormat:
         if fmt.name == name or (name is None and Path(path).suffix.lower() == fmt.suffix):
             return fmt
     raise ValueError(f"{Path(path).name}: Lite models end in .ms or .mindir")
+
+
+@dataclass(frozen=True)
+class Signature:
+    """Bytes every file of a format carries at a fixed offset. Lite's readers crash (SIGSEGV) or
+    fail with "Get funcGraph failed" on a file of another format, so the first bytes are checked first."""
+
+    offset: int
+    magic: bytes
+    identifier: bool  # a flatbuffer file identifier: strong enough to say which format another file is
+    label: str  # how messages name the format
+
+
+# Protobuf formats open with their first field's tag: ONNX's ir_version (field 1, varint: 0x08),
+# MindIR's ir_version (field 1, string: 0x0a). Flatbuffers carry a 4-byte identifier after the root offset.
+SIGNATURES = {
+    "onnx": Signature(0, b"\x08", identifier=False, label="an ONNX model"),
+    "mindir": Signature(0, b"\x0a", identifier=False, label="a MindIR model"),
+    "tflite": Signature(4, b"TFL3", identifier=True, label="a TFLite model"),
+    "ms": Signature(4, b"MSL2", identifier=True, label="a Lite .ms model"),
+}
+
+
+def _suffix(name: str) -> str:
+    return next(f.suffix for f in (*SOURCE_FORMATS, *LITE_FORMATS) if f.name == name)
+
+
+def format_name(path: str | Path) -> str | None:
+    """The format a file's suffix names (onnx, tflite, ms, mindir, …), or None."""
+    suffix = Path(path).suffix.lower()
+    return next((f.name for f in (*SOURCE_FORMATS, *LITE_FORMATS) if f.suffix == suffix), None)
+
+
+def content_problem(path: str | Path, fmt_name: str) -> str | None:
+    """Why the file cannot be a `fmt_name` model, judged from its first bytes; None when it may be one."""
+    with open(path, "rb") as f:
+        head = f.read(16)
+    if not head:
+        return "the file is empty"
+    wanted = SIGNATURES.get(fmt_name)
+    for other, sig in SIGNATURES.items():
+        if other != fmt_name and sig.identifier and head[sig.offset:sig.offset + len(sig.magic)] == sig.magic:
+            return (f"it is {sig.label}, not {wanted.label if wanted else f'a {fmt_name} model'}: "
+                    f"give it the {_suffix(other)} suffix")
+    if wanted is not None and head[wanted.offset:wanted.offset + len(wanted.magic)] != wanted.magic:
+        return f"not {wanted.label} (it starts with {head[:12]!r})"
+    return None

@@ -5,8 +5,10 @@ the bundle). Kept out of the spec so the choices can be read (and tested) as pla
 """
 from __future__ import annotations
 
+import ast
 import importlib.util
 import json
+import sys
 from pathlib import Path
 
 from converters.lite import paths
@@ -36,10 +38,18 @@ def lite_datas() -> list[tuple[str, str]]:
             + [(str(home / "lib" / name), "lite/lib") for name in paths.NEEDED_LIBS])
 
 
-def is_lite_duplicate(entry: tuple[str, str, str]) -> bool:
-    """A TOC entry that copies one of Lite's libraries outside lite/ (see build.spec)."""
-    dest, source = entry[0], entry[1]
-    return Path(dest).name in paths.NEEDED_LIBS and not dest.startswith("lite/")
+def is_rpath_duplicate(entry: tuple[str, str, str]) -> bool:
+    """A TOC entry that copies a Lite or MindSpore library to the bundle's top level.
+
+    PyInstaller follows the links of the shims and of MindSpore's extension modules and copies
+    what they need next to the executable. Those copies are never loaded (each library finds
+    its neighbours through its own rpath) and some share a name across the two stacks
+    (libmindspore_core.so), so they go (see build.spec)."""
+    dest, source = entry[0], Path(entry[1]).resolve()
+    homes = {"lite/": paths.lite_home().resolve()}
+    if importlib.util.find_spec("mindspore") is not None:
+        homes["mindspore/"] = _package_dir("mindspore").resolve()
+    return any(home in source.parents and not dest.startswith(prefix) for prefix, home in homes.items())
 
 
 def sample_datas() -> list[tuple[str, str]]:
@@ -79,13 +89,29 @@ def mindspore_datas() -> list[tuple[str, str]]:
 
 
 def mindspore_dependencies() -> list[str]:
-    """Hidden imports for MindSpore's own dependencies (PyInstaller cannot see into the copied tree)."""
+    """Hidden imports for what the copied MindSpore tree imports: its own dependencies and every
+    standard-library module its source names (PyInstaller cannot see into a data tree)."""
     from PyInstaller.utils.hooks import collect_submodules
 
     hidden = []
     for name in MINDSPORE_DEPENDENCIES:
         hidden += collect_submodules(name, filter=lambda m: ".tests" not in m and "._test" not in m)
-    return hidden
+    return hidden + sorted(_stdlib_imports(_package_dir("mindspore")))
+
+
+def _stdlib_imports(package: Path) -> set[str]:
+    names = set()
+    for path in package.rglob("*.py"):
+        try:
+            tree = ast.parse(path.read_bytes())
+        except (SyntaxError, ValueError):
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                names.update(alias.name for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                names.add(node.module)
+    return {name for name in names if name.split(".")[0] in sys.stdlib_module_names}
 
 
 def write_build_info(folder: Path, flavour: str) -> Path:

@@ -21,3 +21,16 @@ def ort_run(onnx_path, *inputs):
     session = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
     names = [i.name for i in session.get_inputs()]
     return session.run(None, dict(zip(names, inputs)))
+
+
+@pytest.fixture(scope="module")
+def digits_ms(tmp_path_factory) -> Path:
+    """The digits sample as a Lite FP32 .ms (NCHW), with its preprocess.json and labels.json."""
+    from converters.lite import convert
+
+    digits = Path(__file__).resolve().parents[1] / "sample_models" / "digits"
+    folder = tmp_path_factory.mktemp("digits")
+    out = convert(digits / "model.onnx", folder / "model.ms", input_format="NCHW").path
+    for name in ("preprocess.json", "labels.json"):
+        (folder / name).write_bytes((digits / name).read_bytes())
+    return out

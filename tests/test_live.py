@@ -28,15 +28,6 @@ DIGITS = ROOT / "sample_models" / "digits"
 
 
 @pytest.fixture(scope="module")
-def digits_ms(tmp_path_factory) -> Path:
-    folder = tmp_path_factory.mktemp("digits")
-    out = convert(DIGITS / "model.onnx", folder / "model.ms", input_format="NCHW").path
-    for name in ("preprocess.json", "labels.json"):
-        (folder / name).write_bytes((DIGITS / name).read_bytes())
-    return out
-
-
-@pytest.fixture(scope="module")
 def face_ms(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("face")
     return convert(ensure_face_detector(), folder / "face_detection_short_range.ms").path

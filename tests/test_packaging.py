@@ -3,7 +3,8 @@
 Builds with `python -m installer.make_package` (what `make package` runs), unpacks the .tar.gz
 into a temporary folder and runs the frozen executable from there: --self-test, the GUI offscreen
 up to its first live frame, a child-process job, the lean build's MindSpore message and the
-desktop-menu installer. EDGE_STUDIO_PACKAGE=path.tar.gz tests an existing archive instead.
+desktop-menu installer. EDGE_STUDIO_PACKAGE_FLAVOUR=full tests the flavour with MindSpore;
+EDGE_STUDIO_PACKAGE=path.tar.gz tests an existing archive (of that flavour) instead of building.
 """
 from __future__ import annotations
 
@@ -20,15 +21,17 @@ import pytest
 
 pytestmark = pytest.mark.packaging
 ROOT = Path(__file__).resolve().parents[1]
+FLAVOUR = os.environ.get("EDGE_STUDIO_PACKAGE_FLAVOUR", "lean")
+MINDSPORE_CHECKS = {"train one epoch (MindSpore)", "cloud tier over HTTP (MindSpore)"}
 
 
 @pytest.fixture(scope="module")
 def package(tmp_path_factory) -> dict:
     archive = os.environ.get("EDGE_STUDIO_PACKAGE")
     if not archive:
-        subprocess.run([sys.executable, "-m", "installer.make_package", "--flavour", "lean"], cwd=ROOT, check=True,
-                       timeout=3000)
-        archive = max((ROOT / "dist").glob("edge-studio-*-lean.tar.gz"), key=lambda p: p.stat().st_mtime)
+        subprocess.run([sys.executable, "-m", "installer.make_package", "--flavour", FLAVOUR], cwd=ROOT,
+                       check=True, timeout=3000)
+        archive = max((ROOT / "dist").glob(f"edge-studio-*-{FLAVOUR}.tar.gz"), key=lambda p: p.stat().st_mtime)
     unpacked = tmp_path_factory.mktemp("unpacked")
     with tarfile.open(archive) as tar:
         tar.extractall(unpacked, filter="tar")
@@ -50,21 +53,23 @@ def test_archive_has_the_app_desktop_file_and_icon(package):
     for name in ("edge-studio/edge-studio", "edge-studio/edge-studio.desktop", "edge-studio/edge-studio.svg",
                  "edge-studio/install.sh", "edge-studio/_internal/lite/libes_lite_runtime.so"):
         assert name in names, name
-    assert not any(n.startswith("edge-studio/_internal/mindspore/") for n in names), "lean build carries MindSpore"
+    carries_mindspore = "edge-studio/_internal/mindspore/__init__.py" in names
+    assert carries_mindspore == (FLAVOUR == "full")
 
 
 def test_frozen_self_test_passes(package):
     done = frozen(package, "--self-test", timeout=1200)
     assert done.returncode == 0, done.stderr[-3000:] + done.stdout[-3000:]
     summary = json.loads(done.stdout)
-    assert summary["ok"] and summary["build"]["frozen"] and summary["build"]["flavour"] == "lean"
+    assert summary["ok"] and summary["build"]["frozen"] and summary["build"]["flavour"] == FLAVOUR
     statuses = {check["name"]: check["status"] for check in summary["checks"]}
     assert statuses["deploy every tier"] == "pass"
     assert statuses["live pipeline, synthetic frames"] == "pass"
-    assert {name for name, status in statuses.items() if status == "absent"} == {
-        "train one epoch (MindSpore)", "cloud tier over HTTP (MindSpore)"}
+    absent = {name for name, status in statuses.items() if status == "absent"}
+    assert absent == (MINDSPORE_CHECKS if FLAVOUR == "lean" else set())
     targets = summary["checks"][0]["detail"]["targets"]
     assert {"edge-fp32", "device-int8", "device-fp16"} <= set(targets)
+    assert ("cloud-fp32" in targets) == (FLAVOUR == "full")
 
 
 def test_frozen_gui_shows_the_live_view(package, tmp_path):
@@ -90,11 +95,17 @@ def test_frozen_children_report_bad_input_cleanly(package, tmp_path):
     assert not (tmp_path / "out.ms").exists()
 
 
-def test_lean_build_says_what_to_do_without_mindspore(package, tmp_path):
-    done = frozen(package, "train", "--out", str(tmp_path / "trained"))
-    assert done.returncode == 1
-    assert "MindSpore" in done.stderr and "full" in done.stderr and "Traceback" not in done.stderr
-    assert not (tmp_path / "trained").exists()
+def test_training_works_or_says_what_to_do(package, tmp_path):
+    """lean: one line naming the full package, nothing written; full: MindSpore trains in a child."""
+    out = tmp_path / "trained"
+    done = frozen(package, "train", "--out", str(out), "--epochs", "1", "--json", timeout=900)
+    if FLAVOUR == "lean":
+        assert done.returncode == 1
+        assert "MindSpore" in done.stderr and "full package" in done.stderr and "Traceback" not in done.stderr
+        assert not out.exists()
+    else:
+        assert done.returncode == 0, done.stderr[-3000:]
+        assert {"model.onnx", "model.mindir", "metrics.json"} <= {p.name for p in out.iterdir()}
 
 
 def test_install_sh_adds_a_valid_menu_entry(package, tmp_path):

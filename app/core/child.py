@@ -47,7 +47,8 @@ def cancel_requested() -> threading.Event:
 
 
 class ChildError(RuntimeError):
-    """The child failed: its own error text, or how it died. `log` holds its stderr."""
+    """The child failed: its own error text, or how it died. `log` holds its stderr.
+    kind: the job's exception type, or cancelled, timeout, killed (SIGKILL from outside), crash."""
 
     def __init__(self, message: str, log: str = "", kind: str = "") -> None:
         super().__init__(message)
@@ -124,7 +125,10 @@ def run_child(job: str, params: dict[str, Any], timeout: float = 600.0,
         return answer["result"]
     if answer:
         raise ChildError(answer.get("error", "failed"), log, kind=answer.get("kind", ""))
-    raise ChildError(f"{job} process {_describe_exit(proc.returncode)}", log, kind="crash")
+    # "killed": SIGKILL came from outside (OOM killer, kill -9), so it says nothing about the input;
+    # "crash": the job itself died (e.g. SIGSEGV in Lite on a bad file)
+    killed = proc.returncode == -signal.SIGKILL
+    raise ChildError(f"{job} process {_describe_exit(proc.returncode)}", log, kind="killed" if killed else "crash")
 
 
 def _stop_group(proc: subprocess.Popen, grace: float) -> None:
@@ -141,6 +145,8 @@ def _stop_group(proc: subprocess.Popen, grace: float) -> None:
 
 
 def _describe_exit(code: int) -> str:
+    if code == -signal.SIGKILL:  # nothing inside the child sends SIGKILL: it was killed from outside
+        return "was killed (SIGKILL, signal 9: the system ran out of memory, or it was stopped from outside)"
     if code < 0:
         try:
             return f"crashed ({signal.Signals(-code).name})"

@@ -138,7 +138,9 @@ def _tensor(raw: bytes, shape: tuple[int, ...], expected: tuple[int, ...]) -> np
 def tensor_from_json(body: bytes, expected: tuple[int, ...]) -> np.ndarray:
     try:
         payload = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except RecursionError:  # "[[[[…" a few thousand deep: Python's parser recurses per level
+        raise PayloadError(400, "malformed JSON (nested too deeply)") from None
+    except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError, an integer of over 4300 digits
         raise PayloadError(400, f"malformed JSON ({exc.__class__.__name__}: {str(exc)[:80]})") from None
     if not isinstance(payload, dict) or not isinstance(payload.get("data"), str):
         raise PayloadError(422, 'JSON must be {"shape": [..], "data": "<base64 float32 bytes>"}')
@@ -162,7 +164,13 @@ def image_from_bytes(body: bytes, gray: bool) -> np.ndarray:
     import cv2
 
     flag = cv2.IMREAD_GRAYSCALE if gray else cv2.IMREAD_COLOR
-    image = cv2.imdecode(np.frombuffer(body, np.uint8), flag) if body else None
+    try:
+        image = cv2.imdecode(np.frombuffer(body, np.uint8), flag) if body else None
+    except cv2.error as exc:  # OpenCV raises (not returns None) when the header claims too many pixels
+        if "CV_IO_MAX_IMAGE" in str(exc):  # _PIXELS, _WIDTH or _HEIGHT
+            raise PayloadError(413, f"the image is larger than the server's limit of {MAX_IMAGE_PIXELS} "
+                                    "pixels (or 2^20 pixels a side)") from None
+        raise PayloadError(400, "the body is not an image OpenCV can decode (PNG, JPEG, BMP)") from None
     if image is None:
         raise PayloadError(400, "the body is not an image OpenCV can decode (PNG, JPEG, BMP)")
     return image
@@ -201,8 +209,9 @@ def create_app(model: Any, token: str | None = None, max_body: int = int(DEFAULT
         if token and not hmac.compare_digest(sent.encode(), f"Bearer {token}".encode()):
             raise PayloadError(401, "missing or wrong token (send 'Authorization: Bearer <token>')")
 
+    # redirect_slashes=False: "/predict/" gets the JSON 404 below, not a bare 307 redirect
     app = FastAPI(title="Edge Studio cloud tier", docs_url=None, redoc_url=None, openapi_url=None,
-                  dependencies=[Depends(check_token)])
+                  dependencies=[Depends(check_token)], redirect_slashes=False)
     @app.exception_handler(PayloadError)
     async def refused(request: Request, exc: PayloadError) -> JSONResponse:
         return error(exc.status, str(exc))
@@ -371,7 +380,9 @@ def start_server_process(model_dir: str | Path, port: int = 0, host: str = "127.
 
     port=0 picks a free port; token="auto" makes a random one (None: no token, loopback only)."""
     from app.core.child import child_env, entry_command
+    from converters.targets import require_mindspore
 
+    require_mindspore("The cloud tier")
     check_bind(host, None if token == AUTO else token)
     folder = check_model_dir(model_dir).resolve()
     token = secrets.token_urlsafe(18) if token == AUTO else token
@@ -413,6 +424,9 @@ def start_server_process(model_dir: str | Path, port: int = 0, host: str = "127.
 
 # -- command line --------------------------------------------------------------------------------
 def cmd_serve(args) -> int:
+    from converters.targets import require_mindspore
+
+    require_mindspore("The cloud tier")
     token = args.token or os.environ.get(TOKEN_ENV) or None
     try:
         serve(args.model, host=args.host, port=args.port, token=token,

@@ -60,6 +60,8 @@ def load_folder(folder: str | Path, size: int = 64, color: str = "RGB") -> Datas
     """DIR/<class>/*.png|jpg → a dataset; unreadable images are skipped and listed."""
     import cv2
 
+    from converters.lite.calibration import read_image  # cv2.imread crashes on non-UTF-8 file names
+
     folder = Path(folder)
     if not folder.is_dir():
         raise DatasetError(f"{folder}: not a folder")
@@ -71,7 +73,7 @@ def load_folder(folder: str | Path, size: int = 64, color: str = "RGB") -> Datas
     for label, name in enumerate(classes):
         files = sorted(p for p in (folder / name).iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
         for path in files:
-            image = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE if channels == 1 else cv2.IMREAD_COLOR)
+            image = read_image(path, cv2.IMREAD_GRAYSCALE if channels == 1 else cv2.IMREAD_COLOR)
             if image is None:
                 skipped.append(str(path))
                 continue

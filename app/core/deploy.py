@@ -20,7 +20,7 @@ from app.core.evaluate import evaluate, validation_inputs
 from app.core.files import publish_dir, read_json, write_json
 from app.core.preprocess import PreprocessSpec
 from converters.lite import QuantConfig, convert
-from converters.targets import TIERS, Target, available_targets
+from converters.targets import TIERS, Target, available_targets, unavailable_targets
 
 Progress = Callable[[float, str], None]
 
@@ -56,8 +56,10 @@ def deploy(model: str | Path, out: str | Path, *, data: str | None = None, calib
     """Build, evaluate and package every available target of `tiers` for `model` (an ONNX file)."""
     model, out = Path(model), Path(out)
     report = progress or (lambda fraction, message: None)
-    if model.suffix.lower() != ".onnx" or not model.is_file():
+    if model.suffix.lower() != ".onnx":
         raise DeployError(f"{model}: deploy starts from an ONNX file (train's model.onnx, or an imported one)")
+    if not model.is_file():
+        raise DeployError(f"{model}: no such file" if not model.exists() else f"{model}: not a file")
     files = _source_files(model)
     if "preprocess" not in files:
         raise DeployError(f"{model.parent}: no preprocess.json next to the model (train writes one)")
@@ -65,18 +67,20 @@ def deploy(model: str | Path, out: str | Path, *, data: str | None = None, calib
     metrics = read_json(files["metrics"]) if "metrics" in files else {}
     data = data or metrics.get("dataset_source") or metrics.get("dataset")
     if not data:
-        raise DeployError("no evaluation data: pass data='digits' or a folder")
+        raise DeployError(f"{model.name}: no metrics.json next to it names its evaluation data: "
+                          "pass data ('--data') 'digits' or a folder")
     seed = metrics.get("seed", 0)
     targets = [t for t in available_targets(tiers) if t.runtime == "lite" or "mindir" in files]
     skipped = {t.name: "no MindSpore .mindir next to the model (only models trained here have a cloud tier)"
-               for t in available_targets(tiers) if t not in targets}
+               for t in available_targets(tiers) if t not in targets} | unavailable_targets(tiers)
     x_val, y_val = validation_inputs(data, spec, seed=seed)
     out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.deploy-"))
+    # A short prefix: a 255-byte out.name (NAME_MAX) must still leave room for the random suffix.
+    staging = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name[:32]}.deploy-"))
     started = time.perf_counter()
     try:
         report(0.0, "evaluating the FP32 ONNX reference")
-        reference = evaluate(model, x_val, y_val)
+        reference = evaluate(model, x_val, y_val, data=data)
         results = {"reference": _public(reference)}
         for i, target in enumerate(targets):
             if cancel is not None and cancel.is_set():
@@ -123,7 +127,7 @@ def _build_and_evaluate(target: Target, files: dict, staging: Path, spec: Prepro
             quant = QuantConfig(source, method=method, max_samples=samples)
         convert(files["onnx"], path, quant=quant, cancel=cancel, **target.convert_options)
     build_seconds = time.perf_counter() - started
-    result = evaluate(path, x_val, y_val, threads=target.threads, reference_outputs=reference["outputs"])
+    result = evaluate(path, x_val, y_val, threads=target.threads, reference_outputs=reference["outputs"], data=data)
     return {**_public(result), "model": f"{target.tier}/{target.file}", "tier": target.tier,
             "precision": target.precision, "threads": target.threads, "build_seconds": round(build_seconds, 3),
             "size_vs_fp32_onnx": round(result["size_bytes"] / reference["size_bytes"], 4),

@@ -88,7 +88,8 @@ SAMPLES: dict[str, Callable[[Path], Path]] = {"digits": _digits, "digits-int8": 
 def resolve_model(text: str, tmp: Path, threads: int = 1, token: str | None = None,
                   preprocess: str | None = None) -> tuple[ModelSpec, Any]:
     """(spec, open runtime) for a sample name, a model file or a cloud URL."""
-    from app.core.runtimes import open_runtime
+    from app.core.runtimes import open_runtime, runtime_name
+    from converters.lite import probe
 
     given = PreprocessSpec.load(preprocess) if preprocess else None
     if text.startswith(("http://", "https://")):
@@ -98,9 +99,12 @@ def resolve_model(text: str, tmp: Path, threads: int = 1, token: str | None = No
     else:
         path = Path(text)
         if not path.is_file():
-            raise ValueError(f"{text}: no such model file (or sample: {', '.join(SAMPLES)})")
+            raise ValueError(f"{text}: not a file" if path.exists() else
+                             f"{text}: no such model file (or sample: {', '.join(SAMPLES)})")
         if path.suffix.lower() == ".tflite":
             path = _tflite(path, tmp)
+        elif runtime_name(path) == "lite":
+            probe(path)  # a file from elsewhere is loaded in a child first: a crash there is an error here
     spec = model_spec(path, given)
     return spec, open_runtime(spec.path, threads)
 
@@ -138,7 +142,13 @@ def cmd_live(args) -> int:
             if args.snapshot and pipeline.latest(0) is not None and pipeline.latest(0).image is not None:
                 import cv2
 
-                cv2.imwrite(args.snapshot, pipeline.latest(0).image)
+                from app.core.files import write_atomic
+
+                suffix = Path(args.snapshot).suffix or ".png"
+                ok, encoded = cv2.imencode(suffix, pipeline.latest(0).image)  # imwrite crashes on non-UTF-8 names
+                if not ok:
+                    raise ValueError(f"--snapshot {args.snapshot}: OpenCV cannot write {suffix} images")
+                write_atomic(args.snapshot, encoded.tobytes())
         finally:
             for model in models:
                 model.close()

@@ -109,12 +109,23 @@ def _layout(shape, four_d: str) -> str:
 
 
 # -- ONNX --------------------------------------------------------------------------------------
+def _check_names_are_text(graph) -> None:
+    """protobuf hands over string fields that are not valid UTF-8 as bytes: a corrupt file."""
+    names = [n.op_type for n in graph.node] + [n.domain for n in graph.node]
+    names += [name for n in graph.node for name in (*n.input, *n.output)]
+    names += [t.name for t in graph.initializer] + [v.name for v in (*graph.input, *graph.output, *graph.value_info)]
+    names += [d.dim_param for v in (*graph.input, *graph.output) for d in v.type.tensor_type.shape.dim]
+    if any(isinstance(name, bytes) for name in names):
+        raise ValueError("a name or op type is not valid UTF-8: the file is corrupt")
+
+
 def _read_onnx(path: Path, info: dict) -> None:
     import onnx
     from onnx import helper, shape_inference
 
     model = onnx.load(str(path), load_external_data=False)
     graph = model.graph
+    _check_names_are_text(graph)
     inits = {t.name: list(t.dims) for t in graph.initializer}
 
     def tensor(vi) -> dict:
@@ -380,9 +391,13 @@ def make_card(path: str | Path, timeout: float = 300.0, cancel: threading.Event 
         if not path.with_suffix(".prototxt").is_file():
             raise ModelCardError(f"{path}: a Caffe model needs its {path.stem}.prototxt next to it")
         path = path.with_suffix(".prototxt")
-    if not path.exists():
+    try:
+        exists, is_file = path.exists(), path.is_file()
+    except OSError as exc:  # the path itself is unusable: a name over NAME_MAX, a symlink loop
+        raise ModelCardError(f"{path}: {exc.strerror or exc}") from None
+    if not exists:
         raise ModelCardError(f"{path}: no such file")
-    if not path.is_file():
+    if not is_file:
         raise ModelCardError(f"{path}: not a file")
     try:
         fmt = source_format(path)
@@ -424,7 +439,7 @@ def cmd_import(args) -> int:
     if args.out:
         out = Path(args.out)
         out.parent.mkdir(parents=True, exist_ok=True)
-        part = out.with_name(f".{out.name}.part")
+        part = out.with_name(f".{out.name[:200]}.part")  # stays within NAME_MAX (255) for a long name
         part.write_text(json.dumps(card.to_json(), indent=2) + "\n", encoding="utf-8")
         part.replace(out)  # atomic
     if args.json:

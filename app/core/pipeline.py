@@ -170,6 +170,7 @@ class LivePipeline:
         self._lock = threading.Lock()
         self._captured = 0
         self._failed_reads = 0
+        self.events: deque[SourceEvent] = deque(maxlen=100)  # the source's and our own, newest last: a GUI polls them
         self._source_state = "idle"  # running, ended, failed, stopped
         self._source_error: str | None = None
         self._started = self._stopped = 0.0
@@ -185,6 +186,7 @@ class LivePipeline:
         if self.running:
             raise RuntimeError("the live pipeline is already running")
         self.source.on_event = self._event
+        self.events.clear()
         self.source.open()  # SourceError here: nothing started
         self._slot, self._stop = LatestSlot(), threading.Event()
         self._tallies = [_Tally() for _ in self.models]
@@ -240,8 +242,14 @@ class LivePipeline:
 
     # -- threads -------------------------------------------------------------------------------
     def _event(self, event: SourceEvent) -> None:
+        self.events.append(event)
         if self.on_event is not None:
-            self.on_event(event)
+            # A listener that fails (e.g. a Qt signal whose object is gone) must not stop the capture,
+            # which calls this from inside source.read(); the event stays in .events either way.
+            try:
+                self.on_event(event)
+            except Exception:  # noqa: BLE001
+                pass
 
     def _capture(self) -> None:
         on_demand = not self.source.fps

@@ -2,18 +2,30 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from app.core.files import write_json
+
+
+class PreprocessError(ValueError):
+    """preprocess.json is not a valid spec: the message names the file and each bad field.
+
+    `problems` holds (field, message) pairs; field is "" for the whole document (not JSON, not an object)."""
+
+    def __init__(self, source: str, problems: list[tuple[str, str]]) -> None:
+        shown = [f"{field}: {message}" if field else message for field, message in problems[:5]]
+        more = f"; … and {len(problems) - 5} more" if len(problems) > 5 else ""
+        super().__init__(f"{source}: " + "; ".join(shown) + more)
+        self.problems = problems
 
 
 class PreprocessSpec(BaseModel):
     """Resize → colour order → scale → (x − mean) / std → layout, with a batch axis of 1."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)  # a NaN/inf scale: NaN tensors
 
     input_name: str = Field("x", min_length=1, max_length=256)
     width: int = Field(ge=1, le=4096)
@@ -22,18 +34,18 @@ class PreprocessSpec(BaseModel):
     color: Literal["GRAY", "RGB", "BGR"]
     layout: Literal["NCHW", "NHWC"] = "NCHW"
     scale: float = Field(1 / 255, gt=0, le=1)
-    mean: tuple[float, ...] = (0.0,)
-    std: tuple[float, ...] = (1.0,)
+    # bounded so that (x − mean) / std stays finite in float32 (a std of 1e-50 is 0 there)
+    mean: tuple[Annotated[float, Field(ge=-1e6, le=1e6)], ...] = (0.0,)
+    std: tuple[Annotated[float, Field(ge=1e-6, le=1e6)], ...] = (1.0,)
 
     @model_validator(mode="after")
     def _consistent(self) -> "PreprocessSpec":
         if (self.channels == 1) != (self.color == "GRAY"):
-            raise ValueError("GRAY goes with 1 channel, RGB/BGR with 3")
+            raise ValueError(f"color {self.color} with channels {self.channels}: GRAY goes with 1 channel, "
+                             "RGB/BGR with 3")
         for name in ("mean", "std"):
             if len(getattr(self, name)) not in (1, self.channels):
                 raise ValueError(f"{name} needs 1 or {self.channels} values")
-        if any(s <= 0 for s in self.std):
-            raise ValueError("std values must be positive")
         return self
 
     @property
@@ -70,7 +82,22 @@ class PreprocessSpec(BaseModel):
 
     @classmethod
     def load(cls, path: str | Path) -> "PreprocessSpec":
-        return cls.model_validate_json(Path(path).read_text())
+        """Read preprocess.json; PreprocessError (a ValueError) if it is not a valid spec, OSError if unreadable."""
+        return cls.from_json(Path(path).read_bytes(), str(path))
+
+    @classmethod
+    def from_json(cls, data: str | bytes, source: str = "preprocess.json") -> "PreprocessSpec":
+        if isinstance(data, bytes):
+            try:
+                data = data.decode("utf-8-sig")  # a BOM (Windows editors) is fine
+            except UnicodeDecodeError as exc:
+                raise PreprocessError(source, [("", f"not UTF-8 text (byte {exc.start})")]) from None
+        try:
+            return cls.model_validate_json(data)
+        except ValidationError as exc:
+            problems = [(".".join(str(p) for p in e["loc"]), e["msg"].removeprefix("Value error, "))
+                        for e in exc.errors(include_url=False, include_input=False)]
+            raise PreprocessError(source, problems) from None
 
     def save(self, path: str | Path) -> Path:
         return write_json(path, self.model_dump(mode="json"))

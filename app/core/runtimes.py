@@ -34,7 +34,7 @@ class OnnxRuntime:
 
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads or os.cpu_count() or 1
-        self._session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        self._session = ort.InferenceSession(_path_or_bytes(path), options, providers=["CPUExecutionProvider"])
         first = self._session.get_inputs()[0]
         self._input = first.name
         self.input_shape = tuple(d if isinstance(d, int) else 1 for d in first.shape)
@@ -44,6 +44,15 @@ class OnnxRuntime:
 
     def close(self) -> None:
         self._session = None
+
+
+def _path_or_bytes(path: str | Path) -> str | bytes:
+    """onnxruntime takes only UTF-8 path strings: a file under any other name goes in as its bytes."""
+    try:
+        str(path).encode("utf-8")
+    except UnicodeEncodeError:
+        return Path(path).read_bytes()
+    return str(path)
 
 
 class LiteRuntime:

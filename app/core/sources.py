@@ -18,6 +18,8 @@ from typing import Any, Callable
 
 import numpy as np
 
+from converters.lite.calibration import read_image
+
 VIDEO_SUFFIXES = {".mp4", ".avi", ".mkv", ".mov", ".webm", ".m4v", ".mpg", ".mpeg"}
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp"}
 
@@ -39,7 +41,7 @@ class Frame:
 
 @dataclass(frozen=True)
 class SourceEvent:
-    kind: str  # stalled, reopened, fallback, skipped
+    kind: str  # stalled, reopened, fallback, skipped, black, black_ended (the pipeline adds failed, model_failed)
     message: str
     time: float = field(default_factory=time.time)
 
@@ -249,9 +251,8 @@ class CameraSource(Source):
         hint = "(`edge-studio doctor` lists the cameras found; `--source synthetic` needs none)"
         if isinstance(self.device, str) and not Path(self.device).exists():
             raise SourceError(f"{self.name}: no such device {hint}")
-        backend = cv2.CAP_V4L2 if sys.platform.startswith("linux") else cv2.CAP_ANY
         with _QuietOpenCV():
-            cap = cv2.VideoCapture(self.device, backend)
+            cap = self._capture()
         if not cap.isOpened():
             cap.release()
             raise SourceError(f"{self.name} could not be opened: it is missing, busy in another program, "
@@ -264,6 +265,13 @@ class CameraSource(Source):
             raise SourceError(f"{self.name} opened but delivers no frames (busy in another program?) {hint}")
         self._cap, self._first, self._count = cap, image, 0
         self.fps = float(cap.get(cv2.CAP_PROP_FPS) or 0) or 30.0
+
+    def _capture(self):
+        """The OpenCV capture of the device (tests give it a video file to stand in for a camera)."""
+        import cv2
+
+        backend = cv2.CAP_V4L2 if sys.platform.startswith("linux") else cv2.CAP_ANY
+        return cv2.VideoCapture(self.device, backend)
 
     def read(self) -> Frame | None:
         if self._cap is None:
@@ -286,6 +294,14 @@ def _bgr(image: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(image, cv2.COLOR_GRAY2BGR if image.ndim == 2 else cv2.COLOR_BGRA2BGR)
 
 
+def _utf8(path: Path) -> bool:
+    try:
+        str(path).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 class VideoFileSource(Source):
     """A video file, paced at its own frame rate (realtime) or as fast as it decodes; loops by default."""
 
@@ -301,6 +317,8 @@ class VideoFileSource(Source):
     def _capture(self):
         import cv2
 
+        if not _utf8(self.path):  # OpenCV's file backends crash the process on such names
+            raise SourceError(f"{self.path}: OpenCV cannot open a file whose name is not UTF-8: rename it")
         with _QuietOpenCV():
             cap = cv2.VideoCapture(str(self.path))
         if not cap.isOpened():
@@ -371,7 +389,7 @@ class ImageFolderSource(Source):
         self._pacer.wait()
         path = self.files[self._count % len(self.files)]
         self._count += 1
-        image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+        image = read_image(path, cv2.IMREAD_COLOR)  # cv2.imread crashes on names that are not UTF-8
         if image is None:
             if self._count <= len(self.files):  # say so once, not every loop
                 self.emit("skipped", f"{path.name}: not a readable image")
@@ -380,20 +398,34 @@ class ImageFolderSource(Source):
 
 
 # -- recovery wrappers ---------------------------------------------------------------------------
+BLACK_LEVEL = 4.0  # mean brightness (0-255) at or below which a frame is black: a covered lens, empty buffers
+
+
+def is_black(image: np.ndarray, level: float = BLACK_LEVEL) -> bool:
+    """Cheap enough for every frame: the mean of every 8th pixel in each direction."""
+    return float(image[::8, ::8].mean()) <= level
+
+
 class ReopeningSource(Source):
     """Detects a source that stopped delivering (`max_failed_reads` failed reads in a row, or none
     good for `stall_s`), closes and reopens it (`reopen_attempts` tries, `retry_s` apart) and reports
-    both as events. Raises SourceError when it cannot be reopened."""
+    both as events. Raises SourceError when it cannot be reopened.
+
+    A camera that delivers only black frames still works as far as the pipeline can tell, but the
+    user sees a black view and wants to know why: after `black_frames` black frames in a row a
+    "black" event says so (once), and "black_ended" when images come back. Frames keep flowing."""
 
     def __init__(self, inner: Source, max_failed_reads: int = 10, stall_s: float = 2.0, reopen_attempts: int = 3,
-                 retry_s: float = 0.5) -> None:
+                 retry_s: float = 0.5, black_frames: int = 60) -> None:
         super().__init__()
         self.inner = inner
         self.max_failed_reads, self.stall_s = max_failed_reads, stall_s
         self.reopen_attempts, self.retry_s = reopen_attempts, retry_s
+        self.black_frames = black_frames
         self.reopened = 0
         inner.on_event = self._relay
         self._failures, self._last_good = 0, 0.0
+        self._black = 0  # black frames in a row
 
     @property
     def name(self) -> str:
@@ -412,11 +444,23 @@ class ReopeningSource(Source):
         now = time.monotonic()
         if frame is not None:
             self._failures, self._last_good = 0, now
+            self._watch_black(frame)
             return frame
         self._failures += 1
         if self._failures >= self.max_failed_reads or now - self._last_good > self.stall_s:
             self._reopen(f"{self._failures} failed reads, {now - self._last_good:.1f} s without a frame")
         return None
+
+    def _watch_black(self, frame: Frame) -> None:
+        if is_black(frame.image):
+            self._black += 1
+            if self._black == self.black_frames:
+                self.emit("black", f"{self.name} delivers only black frames ({self._black} in a row): "
+                                   "is the lens covered, or the camera switched off?")
+            return
+        if self._black >= self.black_frames:
+            self.emit("black_ended", f"{self.name} delivers images again")
+        self._black = 0
 
     def _reopen(self, why: str) -> None:
         self.emit("stalled", f"{self.name} stopped delivering frames ({why}); reopening it")

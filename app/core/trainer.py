@@ -48,8 +48,12 @@ def run_in_child(params: dict) -> dict:
     import os
     import tempfile
 
-    scratch = tempfile.mkdtemp(prefix="edge-studio-ms-")
+    # the parent gives a scratch folder it removes itself, even after a killed child
+    scratch = params.get("scratch") or tempfile.mkdtemp(prefix="edge-studio-ms-")
     os.chdir(scratch)  # MindSpore drops IR dumps into the cwd
+    # @jit compiles only "user" code, and MindSpore takes anything under the Python library folder
+    # for a library; frozen, that folder is the bundle, so name our package as user code.
+    os.environ["MS_JIT_MODULES"] = ",".join(filter(None, [os.environ.get("MS_JIT_MODULES"), "app"]))
     import mindspore as ms
     from mindspore import Tensor, nn
 

@@ -15,6 +15,7 @@ from typing import Callable
 
 from app.core.child import ChildError, run_child
 from app.core.files import publish_dir
+from converters.targets import require_mindspore
 
 ARTIFACTS = ("model.onnx", "model.mindir", "model.ckpt", "labels.json", "preprocess.json", "metrics.json")
 
@@ -39,11 +40,17 @@ class TrainConfig:
 def train(config: TrainConfig, out_dir: str | Path, on_event: Callable[[dict], None] | None = None,
           cancel: threading.Event | None = None, timeout: float = 1800) -> dict:
     """Train and write ARTIFACTS into out_dir; returns metrics. Raises TrainingError."""
+    require_mindspore("Training")
     out_dir = Path(out_dir).resolve()  # the child works in another cwd
     out_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f".{out_dir.name}.train-"))
+    # One folder, owned here, holds everything the child writes (its results and MindSpore's scratch
+    # files): whatever happens to the child (even SIGKILL), removing it leaves nothing behind.
+    work = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f".{out_dir.name}.train-"))
+    staging, scratch = work / "out", work / "scratch"
+    staging.mkdir()
+    scratch.mkdir()
     try:
-        params = asdict(config) | {"staging": str(staging)}
+        params = asdict(config) | {"staging": str(staging), "scratch": str(scratch)}
         if config.data != "digits":
             params["data"] = str(Path(config.data).resolve())
         metrics = run_child("train", params, timeout=timeout, on_event=on_event, cancel=cancel)
@@ -56,4 +63,4 @@ def train(config: TrainConfig, out_dir: str | Path, on_event: Callable[[dict], N
         message = "training was cancelled" if exc.kind == "cancelled" else f"training failed: {exc}"
         raise TrainingError(message) from None
     finally:
-        shutil.rmtree(staging, ignore_errors=True)
+        shutil.rmtree(work, ignore_errors=True)

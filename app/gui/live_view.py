@@ -17,7 +17,7 @@ from app.core.child import lower_priority
 from app.core.live_cli import resolve_model
 from app.core.live_prepare import prepare_in_child
 from app.core.pipeline import LiveModel, LivePipeline
-from app.core.sources import open_source
+from app.core.sources import Source, open_source
 from converters.lite import LiteModel  # noqa: F401  (opened by resolve_model in the worker)
 
 
@@ -32,10 +32,14 @@ def load_lite_runtime() -> None:
         pass
 
 
-def start_pipeline(source_spec: str, model_names: list[str], threads: list[int], workdir: Path,
+def start_pipeline(source_spec: str | Source, model_names: list[str], threads: list[int], workdir: Path,
                    progress, emit, cancel, token: str | None = None):
     """In a worker thread: convert/open the models (Lite conversions run in child processes), open the
-    source (a missing camera falls back to the synthetic source), start the pipeline."""
+    source (a missing camera falls back to the synthetic source), start the pipeline.
+
+    source_spec: what open_source() takes, or a Source as it is. The pipeline's events (stalled,
+    reopened, fallback, black, …) are not sent through `emit`: this job's signals are gone once it
+    returns, and the pipeline lives on. A page polls `pipeline.events` instead."""
     lower_priority(thread_only=True)  # Lite's pool and the pipeline threads, created here, inherit it
     progress(0.1, "converting the models with Lite (child process)…")
     paths = prepare_in_child(model_names, workdir, cancel=cancel)
@@ -45,8 +49,8 @@ def start_pipeline(source_spec: str, model_names: list[str], threads: list[int],
             progress((i + 1) / (len(model_names) + 1), f"loading {name}")
             spec, runtime = resolve_model(path, workdir, threads=n_threads, token=token)
             models.append(LiveModel(spec, runtime, name=name))
-        pipeline = LivePipeline(open_source(source_spec, fallback=True), models,
-                                on_event=lambda event: emit({"kind": event.kind, "message": event.message}))
+        source = source_spec if isinstance(source_spec, Source) else open_source(source_spec, fallback=True)
+        pipeline = LivePipeline(source, models)
         pipeline.start()
     except BaseException:
         for model in models:

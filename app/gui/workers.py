@@ -35,6 +35,35 @@ class Job(QObject):
         self.cancel_event.set()
 
 
+class _Relay(QObject):
+    """Lives in the GUI thread and calls a job's callbacks there. A signal connected straight to
+    a lambda runs it in the emitting (worker) thread, and a widget touched from there crashes Qt."""
+
+    def __init__(self, parent: QObject, on_done, on_error, on_progress, on_event) -> None:
+        super().__init__(parent)
+        self.on_done, self.on_error, self.on_progress, self.on_event = on_done, on_error, on_progress, on_event
+
+    @Slot(object)
+    def deliver_done(self, result: Any) -> None:
+        if self.on_done is not None:
+            self.on_done(result)
+
+    @Slot(str, str)
+    def deliver_error(self, message: str, details: str) -> None:
+        if self.on_error is not None:
+            self.on_error(message, details)
+
+    @Slot(float, str)
+    def deliver_progress(self, fraction: float, message: str) -> None:
+        if self.on_progress is not None:
+            self.on_progress(fraction, message)
+
+    @Slot(dict)
+    def deliver_event(self, event: dict) -> None:
+        if self.on_event is not None:
+            self.on_event(event)
+
+
 class JobRunner(QObject):
     """Owns the threads of running jobs; keeps references until they end."""
 
@@ -48,22 +77,24 @@ class JobRunner(QObject):
         thread = QThread(self)
         job.moveToThread(thread)
         thread.started.connect(job.run)
-        for signal, slot in ((job.finished, on_done), (job.failed, on_error), (job.progress, on_progress),
-                             (job.event, on_event)):
-            if slot is not None:
-                signal.connect(slot)
+        relay = _Relay(self, on_done, on_error, on_progress, on_event)  # created here: the GUI thread
+        job.finished.connect(relay.deliver_done)
+        job.failed.connect(relay.deliver_error)
+        job.progress.connect(relay.deliver_progress)
+        job.event.connect(relay.deliver_event)
         job.finished.connect(thread.quit)
         job.failed.connect(thread.quit)
-        thread.finished.connect(lambda: self._forget(job))
+        thread.finished.connect(lambda: self._forget(job, relay))
         self._running[job] = thread
         thread.start()
         return job
 
-    def _forget(self, job: Job) -> None:
+    def _forget(self, job: Job, relay: _Relay) -> None:
         thread = self._running.pop(job, None)
         if thread is not None:
             thread.deleteLater()
         job.deleteLater()
+        relay.deleteLater()
 
     def busy(self) -> bool:
         return bool(self._running)

@@ -31,6 +31,18 @@ def _samples_from_array(arr: np.ndarray, shape: Sequence[int], origin: str) -> I
         raise CalibrationError(f"{origin}: shape {arr.shape} does not fit the model input {shape}")
 
 
+def read_image(path: Path, flags: int):
+    """cv2.imread that takes any file name: OpenCV's own imread crashes the process (SIGSEGV) on a
+    path that is not valid UTF-8, so the bytes are read by Python and decoded by OpenCV. None if unreadable."""
+    import cv2
+
+    try:
+        data = np.fromfile(path, dtype=np.uint8)
+    except OSError:
+        return None
+    return cv2.imdecode(data, flags) if data.size else None
+
+
 def image_to_input(path: Path, shape: Sequence[int]) -> np.ndarray:
     """Read an image and lay it out like a 4-D NCHW or NHWC input with 1 or 3 channels, in [0, 1]."""
     import cv2  # only needed for image folders
@@ -39,9 +51,9 @@ def image_to_input(path: Path, shape: Sequence[int]) -> np.ndarray:
         raise CalibrationError(f"images can calibrate only a 4-D input, this one is {tuple(shape)}")
     nchw = shape[1] in (1, 3) and shape[3] not in (1, 3)
     channels, height, width = (shape[1], shape[2], shape[3]) if nchw else (shape[3], shape[1], shape[2])
-    image = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE if channels == 1 else cv2.IMREAD_COLOR)
+    image = read_image(path, cv2.IMREAD_GRAYSCALE if channels == 1 else cv2.IMREAD_COLOR)
     if image is None:
-        raise CalibrationError(f"{path.name}: not a readable image")
+        raise CalibrationError(f"{path.parent.name}/{path.name}: not a readable image")
     image = cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA).astype(np.float32) / 255.0
     if channels == 3:
         image = image[:, :, ::-1]  # OpenCV reads BGR; models here take RGB
@@ -51,30 +63,41 @@ def image_to_input(path: Path, shape: Sequence[int]) -> np.ndarray:
 
 def collect(source: str | Path | np.ndarray, shape: Sequence[int], dtype=np.float32, limit: int = 100,
             preprocess: Callable[[Path], np.ndarray] | None = None) -> list[np.ndarray]:
-    """Up to `limit` samples shaped exactly like the input."""
+    """Up to `limit` finite samples shaped exactly like the input."""
     if isinstance(source, np.ndarray):
-        samples = list(_samples_from_array(source, shape, "calibration array"))
+        samples = [("calibration array", s) for s in _samples_from_array(source, shape, "calibration array")]
     else:
-        folder = Path(source)
-        if not folder.is_dir():
-            raise CalibrationError(f"calibration folder {folder} does not exist")
-        files = sorted(p for p in folder.iterdir() if p.is_file())
-        samples = []
-        for path in files:
-            suffix = path.suffix.lower()
-            if suffix == ".npy":
-                try:
-                    arr = np.load(path, allow_pickle=False)
-                except ValueError as exc:
-                    raise CalibrationError(f"{path.name}: not a readable .npy file ({exc})") from None
-                samples.extend(_samples_from_array(arr, shape, path.name))
-            elif suffix in IMAGE_SUFFIXES:
-                samples.append(preprocess(path) if preprocess else image_to_input(path, shape))
-            if len(samples) >= limit:
-                break
-        if not samples:
-            raise CalibrationError(f"calibration folder {folder} holds no .npy arrays or images")
-    return [np.ascontiguousarray(s, dtype=dtype) for s in samples[:limit]]
+        samples = _folder_samples(Path(source), shape, limit, preprocess)
+    samples = samples[:limit]
+    for origin, sample in samples:
+        if not np.isfinite(sample).all():  # Lite would calibrate NaN ranges and write a useless model
+            raise CalibrationError(f"{origin}: holds NaN or infinite values")
+    return [np.ascontiguousarray(s, dtype=dtype) for _, s in samples]
+
+
+def _folder_samples(folder: Path, shape: Sequence[int], limit: int,
+                    preprocess: Callable[[Path], np.ndarray] | None) -> list[tuple[str, np.ndarray]]:
+    """(origin, sample) pairs from the .npy arrays and images of a folder; origin names the file."""
+    if not folder.exists():
+        raise CalibrationError(f"calibration folder {folder} does not exist")
+    if not folder.is_dir():
+        raise CalibrationError(f"calibration folder {folder} is a file, not a folder")
+    samples: list[tuple[str, np.ndarray]] = []
+    for path in sorted(p for p in folder.iterdir() if p.is_file()):
+        origin, suffix = f"{folder.name}/{path.name}", path.suffix.lower()
+        if suffix == ".npy":
+            try:
+                arr = np.load(path, allow_pickle=False)
+            except (ValueError, EOFError, OSError) as exc:  # pickled, truncated, empty, unreadable
+                raise CalibrationError(f"{origin}: not a readable .npy file ({exc or type(exc).__name__})") from None
+            samples.extend((origin, s) for s in _samples_from_array(arr, shape, origin))
+        elif suffix in IMAGE_SUFFIXES:
+            samples.append((origin, preprocess(path) if preprocess else image_to_input(path, shape)))
+        if len(samples) >= limit:
+            break
+    if not samples:
+        raise CalibrationError(f"calibration folder {folder} holds no .npy arrays or images")
+    return samples
 
 
 def write_bins(samples: list[np.ndarray], folder: Path) -> int:

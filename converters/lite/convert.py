@@ -5,6 +5,8 @@ and moves the child's output into place atomically (temp folder next to dst + re
 """
 from __future__ import annotations
 
+import math
+import re
 import shutil
 import tempfile
 import threading
@@ -15,9 +17,9 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from converters.formats import INPUT_LAYOUTS, lite_format, source_format
+from converters.formats import INPUT_LAYOUTS, content_problem, lite_format, source_format
 from converters.lite import calibration
-from converters.lite.errors import LiteError, lite_errors, with_lite_text
+from converters.lite.errors import LiteError, lite_errors
 
 QUANT_METHODS = ("MAX_MIN", "KL", "REMOVAL_OUTLIER")
 # Lite 2.0.0 converts WEIGHT_QUANT but Model::Build then fails
@@ -54,18 +56,55 @@ class ConvertResult:
 
 
 def _check_source(src: Path, fmt) -> Path | None:
-    if not src.exists():
+    try:
+        exists, is_file = src.exists(), src.is_file()
+    except OSError as exc:  # the path itself is unusable: a name over NAME_MAX, a symlink loop
+        raise LiteError(f"{src}: {exc.strerror or exc}") from None
+    if not exists:
         raise LiteError(f"{src}: no such file")
-    if not src.is_file():
+    if not is_file:
         raise LiteError(f"{src}: not a file")
-    if src.stat().st_size == 0:
-        raise LiteError(f"{src.name}: the file is empty")
+    problem = content_problem(src, fmt.name)
+    if problem:
+        raise LiteError(f"{src.name}: {problem}")
+    SOURCE_CHECKS.get(fmt.name, lambda path: None)(src)
     if not fmt.weight_suffix:
         return None
     weight = src.with_suffix(fmt.weight_suffix)
     if not weight.is_file():
         raise LiteError(f"{src.name}: {fmt.name} needs its weights next to it as {weight.name}")
     return weight
+
+
+INT32_ELEMENTS = 2**31  # Lite sizes tensors with int32
+
+
+def _check_onnx(src: Path) -> None:
+    """Read the ONNX file here (pure Python) for the damage Lite's reader reports only as
+    "Get funcGraph failed": unparsable protobuf, missing external weights, impossible input shapes."""
+    import onnx
+
+    try:
+        graph = onnx.load(str(src), load_external_data=False).graph
+    except Exception as exc:  # protobuf's DecodeError and friends: the message says what broke
+        raise LiteError(f"{src.name}: not a readable ONNX model ({exc})") from None
+    for tensor in graph.initializer:
+        if tensor.data_location == onnx.TensorProto.EXTERNAL:
+            location = {e.key: e.value for e in tensor.external_data}.get("location", "")
+            if not (src.parent / location).is_file():
+                raise LiteError(f"{src.name}: weight {tensor.name!r} is stored in {location!r} next to it, "
+                                "which is missing")
+    for value in graph.input:
+        dims = [d.dim_value for d in value.type.tensor_type.shape.dim if d.HasField("dim_value")]
+        if any(d < 0 for d in dims):
+            raise LiteError(f"{src.name}: input {value.name!r} has a negative dimension {dims}")
+        if math.prod(dims) >= INT32_ELEMENTS:
+            raise LiteError(f"{src.name}: input {value.name!r} of shape {dims} has more elements than "
+                            "Lite's int32 sizes can hold")
+
+
+# format name -> a check of the source file in this process, before Lite's converter sees it
+SOURCE_CHECKS = {"onnx": _check_onnx}
 
 
 def source_inputs(src: Path, fmt_name: str) -> list[tuple[str, list[int]]]:
@@ -142,7 +181,8 @@ def convert(src: str | Path, dst: str | Path, *, fmk: str | None = None, input_f
     shapes = {k: [int(d) for d in v] for k, v in (input_shapes or {}).items()}
     dst.parent.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
-    with tempfile.TemporaryDirectory(dir=dst.parent, prefix=f".{dst.name}.convert-") as tmp:
+    # A short prefix: a 255-byte dst.name (NAME_MAX) must still leave room for the suffix.
+    with tempfile.TemporaryDirectory(dir=dst.parent, prefix=f".{dst.stem[:32]}.convert-") as tmp:
         work = Path(tmp)
         config = _write_quant_config(quant, src, fmt.name, shapes, work) if quant else None
         params = {
@@ -158,13 +198,43 @@ def convert(src: str | Path, dst: str | Path, *, fmk: str | None = None, input_f
         except ChildError as exc:
             if exc.kind in ("cancelled", "timeout"):
                 raise LiteError(f"conversion of {src.name} {str(exc).split(' ', 1)[1]}", exc.log) from None
-            raise with_lite_text(f"Lite could not convert {src.name}: {exc}", exc.log) from None
+            died = str(exc).removeprefix("convert process ")
+            if exc.kind == "crash" and died.startswith("crashed"):  # its own signal (SIGSEGV in Lite's
+                # reader), not a kill from outside: that says something about the file
+                raise lite_failure(f"Lite's converter {died} on {src.name}",
+                                   f"the file is damaged or not a valid {fmt.name} model", exc.log) from None
+            raise lite_failure(f"Lite could not convert {src.name}", str(exc), exc.log) from None
         produced = Path(answer["produced"])
         produced.chmod(0o644)  # Lite writes its output read-only
         produced.replace(dst)  # atomic: same folder tree, same filesystem
     precision = "int8" if quant else "fp16" if fp16_weights else "fp32"
     return ConvertResult(dst, dst.stat().st_size, time.perf_counter() - started, fmt.name, out_fmt.name,
                          precision, lite_errors(logs[0] if logs else ""))
+
+
+# Lite's generic status text: its log, not the status, says what went wrong
+LITE_GENERIC = "Common error code"
+
+
+def lite_failure(summary: str, reason: str, log: str) -> LiteError:
+    """"summary: reason" and Lite's own lines. Lite logs the root cause first ("unsupported onnx data
+    type: 8") and the fallout after it ("Convert model failed"), so the first line stands in for a
+    generic reason, and the first lines and the last are kept."""
+    errors = lite_errors(log, limit=1000)
+    if errors and LITE_GENERIC in reason:
+        reason = errors[0]
+    if len(errors) > 6:
+        errors = errors[:4] + ["…"] + errors[-2:]
+    lines = [f"{summary}: {reason}", *(f"  Lite: {e}" if e != "…" else "  …" for e in errors)]
+    return LiteError("\n".join(lines), log)
+
+
+_CALL_STACK = re.compile(r"\s*-{8,}\s*- C\+\+ Call Stack.*", re.S)
+
+
+def without_call_stack(text: str) -> str:
+    """MindSpore's exception text minus its "C++ Call Stack (For framework developers)" tail."""
+    return _CALL_STACK.sub("", text).strip()
 
 
 def run_in_child(params: dict) -> dict:
@@ -178,7 +248,7 @@ def run_in_child(params: dict) -> dict:
                         native.encode_path(params["config"]), int(params["no_fusion"]))
     produced = Path(params["output"] + params["suffix"])
     if rc != 0:
-        raise LiteError(f"{native.last_error(lib) or 'converter failed'} (status {rc})")
+        raise LiteError(f"{without_call_stack(native.last_error(lib)) or 'converter failed'} (status {rc})")
     if not produced.is_file() or produced.stat().st_size == 0:
         raise LiteError("the converter reported success but wrote no model")
     return {"produced": str(produced)}

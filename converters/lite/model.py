@@ -116,7 +116,8 @@ class LiteModel:
 
     # -- description ---------------------------------------------------------------------------
     def _refresh(self) -> None:
-        info = json.loads(self._lib.es_model_info(self._handle))
+        # tensor and op names come from the model file: not always valid UTF-8
+        info = json.loads(self._lib.es_model_info(self._handle).decode("utf-8", "replace"))
         self.inputs = _specs(info["inputs"])
         self.outputs = _specs(info["outputs"])
         n_in, n_out = len(self.inputs), len(self.outputs)
@@ -212,7 +213,7 @@ class LiteModel:
             text = self._lib.es_model_profile(self._check_open(), runs)
         if text is None:
             raise LiteError(f"Lite profiling failed: {native.last_error(self._lib)}")
-        data = json.loads(text)
+        data = json.loads(text.decode("utf-8", "replace"))
         total = sum(op["ms"] for op in data["ops"]) or 1.0
         ops = [OpTime(op["name"], op["type"], op["ms"] / runs, op["calls"] // runs, 100.0 * op["ms"] / total)
                for op in data["ops"]]

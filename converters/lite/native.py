@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import ctypes.util
 import os
 import tempfile
 import threading
@@ -40,6 +41,19 @@ _SIGNATURES = {
 }
 
 
+@contextlib.contextmanager
+def _caller_float_mode():
+    """Lite's libraries switch the loading thread to flush-denormals-to-zero in their static
+    initialisers; put the caller's floating-point mode back (the shim guards its own calls)."""
+    libm = ctypes.CDLL(ctypes.util.find_library("m"))
+    saved = ctypes.create_string_buffer(64)  # fenv_t is 32 bytes on x86-64 glibc
+    libm.fegetenv(saved)
+    try:
+        yield
+    finally:
+        libm.fesetenv(saved)
+
+
 def _load(shim: str) -> ctypes.CDLL:
     with _load_lock:
         if shim in _loaded:
@@ -50,7 +64,8 @@ def _load(shim: str) -> ctypes.CDLL:
                             "run `python -m converters.lite.build` (make setup)")
         os.environ.setdefault("GLOG_v", "3")  # read by Lite's logger when it loads
         try:
-            lib = ctypes.CDLL(str(path))
+            with _caller_float_mode():
+                lib = ctypes.CDLL(str(path))
         except OSError as exc:
             raise LiteError(f"cannot load the Lite bridge {path.name}: {exc}") from exc
         for name, (restype, argtypes) in _SIGNATURES[shim].items():

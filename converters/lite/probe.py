@@ -7,7 +7,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from converters.formats import LITE_FORMATS
+from converters.formats import LITE_FORMATS, content_problem, lite_format
 from converters.lite.errors import LiteError, with_lite_text
 
 
@@ -35,11 +35,22 @@ def probe(path: str | Path, timeout: float = 120.0) -> ProbeResult:
 
         with tempfile.TemporaryDirectory(prefix="edge-studio-probe-") as tmp:
             converted = convert(path, Path(tmp) / "probe.ms", timeout=timeout)
-            result = probe(converted.path, timeout=timeout)
+            try:
+                result = probe(converted.path, timeout=timeout)
+            except LiteError as exc:  # name the user's file, not our temporary one
+                raise LiteError(str(exc).replace("probe.ms", f"{path.name} (converted to .ms)"),
+                                exc.log) from None
         result.path, result.converted = path, True
         return result
-    if not path.is_file():
-        raise LiteError(f"{path}: no such model file" if not path.exists() else f"{path}: not a file")
+    try:
+        exists, is_file = path.exists(), path.is_file()
+    except OSError as exc:  # the path itself is unusable: a name over NAME_MAX, a symlink loop
+        raise LiteError(f"{path}: {exc.strerror or exc}") from None
+    if not is_file:
+        raise LiteError(f"{path}: no such model file" if not exists else f"{path}: not a file")
+    problem = content_problem(path, lite_format(path).name)
+    if problem:  # not worth a child process: Lite would only say "Load model by meta graph failed"
+        raise LiteError(f"{path.name}: {problem}")
     try:
         answer = run_child("probe", {"path": str(path.resolve())}, timeout=timeout)
     except ChildError as exc:

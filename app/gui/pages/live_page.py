@@ -8,6 +8,7 @@ from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import (QComboBox, QFileDialog, QHBoxLayout, QLabel, QPushButton, QSpinBox, QVBoxLayout,
                                QWidget)
 
+from app.core.sources import Source
 from app.gui.dialogs import show_error
 from app.gui.live_view import FrameView, close_pipeline, load_lite_runtime, new_workdir, start_pipeline
 from app.gui.settings import Settings
@@ -30,6 +31,7 @@ class LivePage(QWidget):
         self.state, self.runner, self.settings = state, runner, settings
         load_lite_runtime()
         self.pipeline = None
+        self._last_event = None  # the pipeline event the message line shows
         self.workdir: Path | None = None
         self._cameras_known = False
         self._autostart = False
@@ -111,7 +113,8 @@ class LivePage(QWidget):
                 combo.setCurrentIndex(index)
 
     # -- control -------------------------------------------------------------------------------
-    def start(self, source: str | None = None) -> None:
+    def start(self, source: str | Source | None = None) -> None:
+        """Start on the chosen source, or on `source`: a spec open_source() takes, or a Source object."""
         self._autostart = False
         source = source or self.source.currentData()
         if source in ("file", "folder"):
@@ -133,13 +136,13 @@ class LivePage(QWidget):
         self.workdir = new_workdir()
         self.runner.start(start_pipeline, source_spec=source, model_names=names, threads=threads,
                           workdir=self.workdir, on_done=self.started, on_error=self.failed,
-                          on_event=lambda e: self.message.setText(e["message"]),
                           on_progress=lambda f, m: self.message.setText(m))
 
     def started(self, pipeline) -> None:
-        self.pipeline = pipeline
+        self.pipeline, self._last_event = pipeline, None
         self.stop_button.setEnabled(True)
         self.message.setText(f"Running on {pipeline.source.name}")
+        self.show_events()  # e.g. the camera could not be opened and the synthetic source stands in
         self.timer.start()
 
     def failed(self, message: str, details: str) -> None:
@@ -147,9 +150,17 @@ class LivePage(QWidget):
         self.message.setText(message.splitlines()[0])
         show_error(self, "Live view could not start", message, details)
 
+    def show_events(self) -> None:
+        """The newest pipeline event (stalled, reopened, fallback, black, failed, …) on the message line."""
+        events = list(self.pipeline.events)
+        if events and events[-1] is not self._last_event:
+            self._last_event = events[-1]
+            self.message.setText(events[-1].message)
+
     def refresh(self) -> None:
         if self.pipeline is None:
             return
+        self.show_events()
         for i, view in enumerate(self.views[:len(self.pipeline.models)]):
             latest = self.pipeline.latest(i)
             if latest is not None and latest.image is not None and getattr(view, "_seq", None) != latest.seq:

@@ -12,6 +12,7 @@ from PySide6.QtWidgets import (QComboBox, QFileDialog, QFormLayout, QGroupBox, Q
 
 from app.core.model_card import make_card
 from app.core.training import TrainConfig, train
+from converters.targets import MINDSPORE_MISSING, mindspore_available
 from app.gui.dialogs import show_error
 from app.gui.pages.capture_panel import CapturePanel
 from app.gui.state import AppState, workspace
@@ -58,6 +59,13 @@ class ModelPage(QWidget):
         form.addRow("Epochs", self.epochs)
         form.addRow(buttons)
         form.addRow(self.progress)
+        if not mindspore_available():  # the lean package: say so up front, not after a click
+            self.train_button.setEnabled(False)
+            self.train_button.setToolTip(MINDSPORE_MISSING)
+            missing = QLabel(MINDSPORE_MISSING)
+            missing.setWordWrap(True)
+            missing.setStyleSheet("color: #a33;")
+            form.addRow(missing)
         form.addRow(self.eta)
         self.curves = pg.PlotWidget(background="w")
         self.curves.setMinimumHeight(160)
@@ -111,9 +119,11 @@ class ModelPage(QWidget):
         self.train_button.setEnabled(False)
         self.cancel_button.setEnabled(True)
         self.eta.setText("starting MindSpore…")
+        self.train_out = out
+        # Callbacks are bound methods, never lambdas: Qt runs a slot of this widget in the GUI thread,
+        # but a lambda in the worker thread that emitted the signal (widgets there crash the app).
         self.train_job = self.runner.start(_train_job, config=config, out=out, on_event=self.on_train_event,
-                                           on_done=lambda m: self.training_done(out, m),
-                                           on_error=self.training_failed)
+                                           on_done=self.training_finished, on_error=self.training_failed)
 
     def train_on_folder(self, folder: str) -> None:
         self.dataset.setCurrentIndex(self.dataset.findData("folder"))
@@ -142,6 +152,9 @@ class ModelPage(QWidget):
             self.train_job.cancel()
             self.eta.setText("cancelling…")
 
+    def training_finished(self, metrics: dict) -> None:
+        self.training_done(self.train_out, metrics)
+
     def training_done(self, out: Path, metrics: dict) -> None:
         self._training_idle()
         self.progress.setValue(1000)
@@ -162,15 +175,18 @@ class ModelPage(QWidget):
     # -- import ------------------------------------------------------------------------------
     def choose_import(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Import a model", "",
-                                              "Models (*.onnx *.tflite *.prototxt *.pb *.mindir *.ms)")
+                                              "Models (*.onnx *.tflite *.prototxt *.caffemodel *.pb *.mindir)")
         if path:
             self.import_model(Path(path))
 
     def import_model(self, path: Path) -> None:
         self.card_view.setPlainText(f"Reading {path.name} and probing it with Lite in a child process…")
-        self.runner.start(_card_job, path=path, on_done=self.show_card,
-                          on_error=lambda m, d: (self.card_view.setPlainText(m),
-                                                 show_error(self, "Import failed", m, d)))
+        # Bound methods, not lambdas: see start_training.
+        self.runner.start(_card_job, path=path, on_done=self.show_card, on_error=self.import_failed)
+
+    def import_failed(self, message: str, details: str) -> None:
+        self.card_view.setPlainText(message)
+        show_error(self, "Import failed", message, details)
 
     def show_card(self, card) -> None:
         self.last_card = card
