@@ -14,6 +14,7 @@ from typing import Protocol
 import numpy as np
 
 from app.core.mindir import is_lite_mindir
+from converters.formats import content_problem
 from converters.targets import require_mindspore
 
 
@@ -82,6 +83,8 @@ def runtime_name(path: str | Path) -> str:
     if suffix not in by_suffix:
         raise ValueError(f"{Path(path).name}: no runtime runs {suffix or 'files without a suffix'} "
                          "(use .onnx, .ms or .mindir)")
+    if suffix == ".mindir" and Path(path).is_file() and (problem := content_problem(path, "mindir")):
+        raise ValueError(f"{Path(path).name}: {problem}")  # not a MindIR at all: say so, not "runs on mindspore"
     return by_suffix[suffix](path)
 
 
