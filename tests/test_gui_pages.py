@@ -164,3 +164,27 @@ def test_capture_classes_then_train(qtbot, workspace, state, runner, tmp_path):
     labels = json.loads((state.model_dir / "labels.json").read_text())
     assert labels == ["peacesign", "thumbs up"]
     page.shutdown()
+
+
+def test_pages_say_what_to_do_when_mindspore_is_not_in_the_build(qtbot, monkeypatch, workspace, state, runner):
+    """The lean package has no MindSpore: Train is off and says why; the cloud target is not offered."""
+    import app.gui.pages.model_page as model_page
+    import converters.targets as targets
+    from app.gui.pages.convert_page import ConvertPage
+    from app.gui.pages.model_page import ModelPage
+
+    monkeypatch.setattr(targets, "mindspore_available", lambda: False)  # what find_spec says in the lean build
+    monkeypatch.setattr(model_page, "mindspore_available", lambda: False)
+    page = ModelPage(state, runner)
+    qtbot.addWidget(page)
+    assert not page.train_button.isEnabled()
+    assert "full package" in page.train_button.toolTip()
+    texts = [label.text() for label in page.findChildren(model_page.QLabel)]
+    assert any("MindSpore is not in this build" in text for text in texts)
+
+    convert = ConvertPage(state, runner)
+    qtbot.addWidget(convert)
+    assert not convert.checks["cloud-fp32"].isEnabled() and not convert.checks["cloud-fp32"].isChecked()
+    assert convert.checks["edge-fp32"].isEnabled()
+    notes = [label.text() for label in convert.findChildren(model_page.QLabel)]
+    assert any(text.startswith("not offered: MindSpore is not in this build") for text in notes)
