@@ -16,6 +16,7 @@ from converters.lite import paths
 ROOT = Path(__file__).resolve().parents[1]
 FLAVOURS = ("lean", "full")
 BUILD_INFO = "edge_studio_build.json"  # in the bundle's root: flavour and versions, read by --self-test
+ICON = ROOT / "app" / "gui" / "resources" / "edge-studio.svg"  # the window's icon and the menu entry's
 
 # MindSpore parts a CPU-only build never loads (about 1.8 GB of its 2.5 GB).
 MINDSPORE_SKIP = ("lib/plugin/gpu", "lib/plugin/ascend", "lib/plugin/libmindspore_gpu",
@@ -60,6 +61,7 @@ def sample_datas() -> list[tuple[str, str]]:
     datas = [(str(p), "sample_models/digits") for p in sorted((ROOT / "sample_models" / "digits").iterdir())
              if p.is_file()]
     datas += [(str(p), "sample_models") for p in sorted((ROOT / "sample_models").glob("*.json"))]
+    datas.append((str(ICON), "app/gui/resources"))
     face = cache_dir() / manifest()["file"]
     if face.is_file():
         datas.append((str(face), "models"))

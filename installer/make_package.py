@@ -17,9 +17,9 @@ import time
 from importlib import metadata
 from pathlib import Path
 
-from installer.layout import FLAVOURS, ROOT
+from installer.layout import FLAVOURS, ICON, ROOT
 
-EXTRAS = ("edge-studio.desktop", "edge-studio.svg", "install.sh")
+EXTRAS = (ROOT / "installer" / "edge-studio.desktop", ROOT / "installer" / "install.sh", ICON)
 
 
 def folder_bytes(folder: Path) -> int:
@@ -47,8 +47,8 @@ def build(flavour: str, dist: Path) -> Path:
 
 
 def add_desktop_files(folder: Path) -> None:
-    for name in EXTRAS:
-        shutil.copy2(ROOT / "installer" / name, folder / name)
+    for path in EXTRAS:
+        shutil.copy2(path, folder / path.name)
 
 
 def pack(folder: Path, archive: Path) -> Path:

@@ -51,7 +51,8 @@ def test_archive_has_the_app_desktop_file_and_icon(package):
     with tarfile.open(package["archive"]) as tar:
         names = set(tar.getnames())
     for name in ("edge-studio/edge-studio", "edge-studio/edge-studio.desktop", "edge-studio/edge-studio.svg",
-                 "edge-studio/install.sh", "edge-studio/_internal/lite/libes_lite_runtime.so"):
+                 "edge-studio/install.sh", "edge-studio/_internal/lite/libes_lite_runtime.so",
+                 "edge-studio/_internal/app/gui/resources/edge-studio.svg"):
         assert name in names, name
     carries_mindspore = "edge-studio/_internal/mindspore/__init__.py" in names
     assert carries_mindspore == (FLAVOUR == "full")

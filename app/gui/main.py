@@ -5,13 +5,15 @@ import sys
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, Qt
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtGui import QAction, QIcon, QKeySequence
 from PySide6.QtWidgets import (QApplication, QHBoxLayout, QLabel, QListWidget, QMainWindow, QStackedWidget,
                                QWidget)
 
 from app.gui.settings import Settings
 from app.gui.state import AppState
 from app.gui.workers import JobRunner
+
+ICON = Path(__file__).resolve().parent / "resources" / "edge-studio.svg"
 
 PAGES = ("Model", "Convert", "Live", "Profile", "Deploy")
 
@@ -122,6 +124,8 @@ def run_gui(booth: bool = False, first_frame_exit: bool = False, screenshot: str
     process start as JSON (the packaged build's cold-start measure); screenshot: save the window then."""
     app = QApplication.instance() or QApplication(sys.argv)
     app.setApplicationName("Edge Studio")
+    app.setDesktopFileName("edge-studio")  # ties the window to the installed menu entry and its icon
+    app.setWindowIcon(QIcon(str(ICON)))
     window = MainWindow()
     window.show()
     if booth:
