@@ -406,7 +406,25 @@ def is_black(image: np.ndarray, level: float = BLACK_LEVEL) -> bool:
     return float(image[::8, ::8].mean()) <= level
 
 
-class ReopeningSource(Source):
+class Wrapper(Source):
+    """A source around another: it reads through `wrapped` and goes by its name and pace."""
+
+    inner: Source
+
+    @property
+    def wrapped(self) -> Source:
+        return self.inner
+
+    @property
+    def name(self) -> str:
+        return self.wrapped.name
+
+    @property
+    def fps(self) -> float:
+        return self.wrapped.fps
+
+
+class ReopeningSource(Wrapper):
     """Detects a source that stopped delivering (`max_failed_reads` failed reads in a row, or none
     good for `stall_s`), closes and reopens it (`reopen_attempts` tries, `retry_s` apart) and reports
     both as events. Raises SourceError when it cannot be reopened.
@@ -426,14 +444,6 @@ class ReopeningSource(Source):
         inner.on_event = self._relay
         self._failures, self._last_good = 0, 0.0
         self._black = 0  # black frames in a row
-
-    @property
-    def name(self) -> str:
-        return self.inner.name
-
-    @property
-    def fps(self) -> float:
-        return self.inner.fps
 
     def open(self) -> None:
         self.inner.open()
@@ -485,7 +495,7 @@ class ReopeningSource(Source):
         self.inner.close()
 
 
-class FallbackSource(Source):
+class FallbackSource(Wrapper):
     """`primary` until it fails for good (SourceError), then `fallback` (by default the synthetic
     camera), with a "fallback" event. `on_open`: also fall back when the primary cannot be opened."""
 
@@ -498,12 +508,8 @@ class FallbackSource(Source):
         self.fallback.on_event = self._relay
 
     @property
-    def name(self) -> str:
-        return self.active.name
-
-    @property
-    def fps(self) -> float:
-        return self.active.fps
+    def wrapped(self) -> Source:
+        return self.active
 
     def open(self) -> None:
         self.active = self.primary
@@ -533,7 +539,7 @@ class FallbackSource(Source):
         self.fallback.close()
 
 
-class FlakySource(Source):
+class FlakySource(Wrapper):
     """Simulates a camera that stops mid-stream (for tests and demos): after `fail_after` frames
     every read fails until the source is reopened; the first `dead_reopens` reopen attempts fail
     too (a large number: the device is gone for good)."""
@@ -549,10 +555,6 @@ class FlakySource(Source):
     @property
     def name(self) -> str:
         return f"flaky {self.inner.name}"
-
-    @property
-    def fps(self) -> float:
-        return self.inner.fps
 
     def open(self) -> None:
         self.opens += 1
