@@ -86,6 +86,18 @@ def format_name(path: str | Path) -> str | None:
     return next((f.name for f in (*SOURCE_FORMATS, *LITE_FORMATS) if f.suffix == suffix), None)
 
 
+def path_problem(path: str | Path) -> str | None:
+    """Why `path` cannot be read as a model file ("no such file", "not a file", a name over NAME_MAX,
+    a symlink loop…); None when it is a file."""
+    try:
+        exists, is_file = Path(path).exists(), Path(path).is_file()
+    except OSError as exc:  # the path itself is unusable
+        return exc.strerror or str(exc)
+    if not exists:
+        return "no such file"
+    return None if is_file else "not a file"
+
+
 def content_problem(path: str | Path, fmt_name: str) -> str | None:
     """Why the file cannot be a `fmt_name` model, judged from its first bytes; None when it may be one."""
     with open(path, "rb") as f:

@@ -21,7 +21,7 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from converters.formats import source_format
+from converters.formats import path_problem, source_format
 
 
 class ModelCardError(ValueError):
@@ -391,14 +391,8 @@ def make_card(path: str | Path, timeout: float = 300.0, cancel: threading.Event 
         if not path.with_suffix(".prototxt").is_file():
             raise ModelCardError(f"{path}: a Caffe model needs its {path.stem}.prototxt next to it")
         path = path.with_suffix(".prototxt")
-    try:
-        exists, is_file = path.exists(), path.is_file()
-    except OSError as exc:  # the path itself is unusable: a name over NAME_MAX, a symlink loop
-        raise ModelCardError(f"{path}: {exc.strerror or exc}") from None
-    if not exists:
-        raise ModelCardError(f"{path}: no such file")
-    if not is_file:
-        raise ModelCardError(f"{path}: not a file")
+    if problem := path_problem(path):
+        raise ModelCardError(f"{path}: {problem}")
     try:
         fmt = source_format(path)
     except ValueError as exc:

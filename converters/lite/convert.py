@@ -17,7 +17,7 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from converters.formats import INPUT_LAYOUTS, content_problem, lite_format, source_format
+from converters.formats import INPUT_LAYOUTS, content_problem, lite_format, path_problem, source_format
 from converters.lite import calibration
 from converters.lite.errors import LiteError, lite_errors
 
@@ -56,14 +56,8 @@ class ConvertResult:
 
 
 def _check_source(src: Path, fmt) -> Path | None:
-    try:
-        exists, is_file = src.exists(), src.is_file()
-    except OSError as exc:  # the path itself is unusable: a name over NAME_MAX, a symlink loop
-        raise LiteError(f"{src}: {exc.strerror or exc}") from None
-    if not exists:
-        raise LiteError(f"{src}: no such file")
-    if not is_file:
-        raise LiteError(f"{src}: not a file")
+    if problem := path_problem(src):
+        raise LiteError(f"{src}: {problem}")
     problem = content_problem(src, fmt.name)
     if problem:
         raise LiteError(f"{src.name}: {problem}")

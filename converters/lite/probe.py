@@ -7,7 +7,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from converters.formats import LITE_FORMATS, content_problem, lite_format
+from converters.formats import LITE_FORMATS, content_problem, lite_format, path_problem
 from converters.lite.errors import LiteError, with_lite_text
 
 
@@ -42,12 +42,8 @@ def probe(path: str | Path, timeout: float = 120.0) -> ProbeResult:
                                 exc.log) from None
         result.path, result.converted = path, True
         return result
-    try:
-        exists, is_file = path.exists(), path.is_file()
-    except OSError as exc:  # the path itself is unusable: a name over NAME_MAX, a symlink loop
-        raise LiteError(f"{path}: {exc.strerror or exc}") from None
-    if not is_file:
-        raise LiteError(f"{path}: no such model file" if not exists else f"{path}: not a file")
+    if problem := path_problem(path):
+        raise LiteError(f"{path}: {problem}")
     problem = content_problem(path, lite_format(path).name)
     if problem:  # not worth a child process: Lite would only say "Load model by meta graph failed"
         raise LiteError(f"{path.name}: {problem}")
