@@ -14,3 +14,10 @@ def show_error(parent: QWidget | None, title: str, message: str, details: str = 
     box.setObjectName("errorDialog")
     box.open()  # non-blocking: the GUI keeps running (and tests can read it)
     return box
+
+
+def show_job_error(parent: QWidget | None, title: str, message: str, details: str = "") -> QMessageBox | None:
+    """A long job's failure; a cancel the user asked for is not one (no dialog)."""
+    if "cancelled" in message:
+        return None
+    return show_error(parent, title, message, details)

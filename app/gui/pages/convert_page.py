@@ -13,7 +13,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QGridLayout, Q
                                QVBoxLayout, QWidget)
 
 from app.core.deploy import deploy_in_child
-from app.gui.dialogs import show_error
+from app.gui.dialogs import show_job_error
 from app.gui.state import AppState, workspace
 from app.gui.workers import JobRunner
 from converters.targets import TARGETS
@@ -129,8 +129,7 @@ class ConvertPage(QWidget):
         self._idle()
         self.stage.setText(message.splitlines()[0])
         self.details.setPlainText(message + ("\n\n" + details if details else ""))
-        if "cancelled" not in message:
-            show_error(self, "Conversion failed", message, details)
+        show_job_error(self, "Conversion failed", message, details)
 
     def _idle(self) -> None:
         self.job = None

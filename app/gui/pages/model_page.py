@@ -13,7 +13,7 @@ from PySide6.QtWidgets import (QComboBox, QFileDialog, QFormLayout, QGroupBox, Q
 from app.core.model_card import make_card
 from app.core.training import TrainConfig, train
 from converters.targets import MINDSPORE_MISSING, mindspore_available
-from app.gui.dialogs import show_error
+from app.gui.dialogs import show_error, show_job_error
 from app.gui.pages.capture_panel import CapturePanel
 from app.gui.state import AppState, workspace
 from app.gui.workers import JobRunner
@@ -164,8 +164,7 @@ class ModelPage(QWidget):
     def training_failed(self, message: str, details: str) -> None:
         self._training_idle()
         self.eta.setText(message)
-        if "cancelled" not in message:
-            show_error(self, "Training failed", message, details)
+        show_job_error(self, "Training failed", message, details)
 
     def _training_idle(self) -> None:
         self.train_job = None

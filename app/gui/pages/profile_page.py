@@ -14,7 +14,7 @@ from PySide6.QtWidgets import (QCheckBox, QFileDialog, QGridLayout, QHBoxLayout,
 
 from app.core.compare_job import compare_in_child
 from app.core.report import write_all
-from app.gui.dialogs import show_error
+from app.gui.dialogs import show_error, show_job_error
 from app.gui.state import AppState
 from app.gui.workers import JobRunner
 
@@ -89,8 +89,7 @@ class ProfilePage(QWidget):
 
     def failed(self, message: str, details: str) -> None:
         self._idle()
-        if "cancelled" not in message:
-            show_error(self, "Compare failed", message, details)
+        show_job_error(self, "Compare failed", message, details)
 
     def _idle(self) -> None:
         self.job = None
