@@ -232,7 +232,23 @@ class _QuietOpenCV:
         cv2.utils.logging.setLogLevel(self._level)
 
 
-class CameraSource(Source):
+class _OpenCVSource(Source):
+    """What the OpenCV-backed sources share: a cv2.VideoCapture in `_cap`, frames numbered as read."""
+
+    _cap = None
+    _count = 0
+
+    def _frame(self, image: np.ndarray) -> Frame:
+        self._count += 1
+        return Frame(image if image.ndim == 3 else _bgr(image), self._count - 1)
+
+    def close(self) -> None:
+        if self._cap is not None:
+            self._cap.release()
+            self._cap = None
+
+
+class CameraSource(_OpenCVSource):
     """A webcam by index (0) or device path (/dev/video0). Opening a missing or busy camera raises
     SourceError; a failed read returns None. Wrap it in ReopeningSource (open_source does) to
     survive a camera that stops delivering frames."""
@@ -277,15 +293,8 @@ class CameraSource(Source):
         if self._cap is None:
             raise SourceError(f"{self.name} is not open")
         image, self._first = (self._first, None) if self._first is not None else (self._cap.read()[1], None)
-        if image is None:
-            return None
-        self._count += 1
-        return Frame(image if image.ndim == 3 else _bgr(image), self._count - 1)
+        return None if image is None else self._frame(image)
 
-    def close(self) -> None:
-        if self._cap is not None:
-            self._cap.release()
-            self._cap = None
 
 
 def _bgr(image: np.ndarray) -> np.ndarray:
@@ -302,7 +311,7 @@ def _utf8(path: Path) -> bool:
     return True
 
 
-class VideoFileSource(Source):
+class VideoFileSource(_OpenCVSource):
     """A video file, paced at its own frame rate (realtime) or as fast as it decodes; loops by default."""
 
     def __init__(self, path: str | Path, loop: bool = True, realtime: bool = True) -> None:
@@ -350,13 +359,7 @@ class VideoFileSource(Source):
             ok, image = self._cap.read()
             if not ok:
                 return None
-        self._count += 1
-        return Frame(image if image.ndim == 3 else _bgr(image), self._count - 1)
-
-    def close(self) -> None:
-        if self._cap is not None:
-            self._cap.release()
-            self._cap = None
+        return self._frame(image)
 
 
 class ImageFolderSource(Source):
