@@ -6,6 +6,7 @@ the bundle). Kept out of the spec so the choices can be read (and tested) as pla
 from __future__ import annotations
 
 import ast
+import functools
 import importlib.util
 import json
 import sys
@@ -47,10 +48,16 @@ def is_rpath_duplicate(entry: tuple[str, str, str]) -> bool:
     its neighbours through its own rpath) and some share a name across the two stacks
     (libmindspore_core.so), so they go (see build.spec)."""
     dest, source = entry[0], Path(entry[1]).resolve()
+    return any(home in source.parents and not dest.startswith(prefix) for prefix, home in _rpath_homes().items())
+
+
+@functools.cache
+def _rpath_homes() -> dict[str, Path]:
+    """bundle folder → source folder of the libraries that load their neighbours through their rpath."""
     homes = {"lite/": paths.lite_home().resolve()}
     if importlib.util.find_spec("mindspore") is not None:
         homes["mindspore/"] = _package_dir("mindspore").resolve()
-    return any(home in source.parents and not dest.startswith(prefix) for prefix, home in homes.items())
+    return homes
 
 
 def sample_datas() -> list[tuple[str, str]]:
