@@ -4,7 +4,7 @@ import sys
 
 if __name__ == "__main__":
     if len(sys.argv) >= 3 and sys.argv[1] == "_child":
-        from app.core.child import child_main
+        from jobs.child import child_main
 
         code = child_main(sys.argv[2])
         # Skip static destructors: Lite 2.0 can crash at exit after a FULL_QUANT conversion,

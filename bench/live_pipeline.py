@@ -24,9 +24,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from app.core.live_cli import resolve_model  # noqa: E402
-from app.core.pipeline import LiveModel, LivePipeline  # noqa: E402
-from app.core.sources import SyntheticSource  # noqa: E402
+from app.commands.live import resolve_model  # noqa: E402
+from app.core.live.pipeline import LiveModel, LivePipeline  # noqa: E402
+from app.core.live.sources import SyntheticSource  # noqa: E402
 
 GOAL = {"capacity_fps": 60.0, "latency_p99_ms": 25.0}
 

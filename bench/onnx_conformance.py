@@ -23,7 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from converters.lite.conformance import OUTCOMES, RTOL, ATOL, run_conformance, save_results  # noqa: E402
+from bench.conformance import ATOL, OUTCOMES, RTOL, run_conformance, save_results  # noqa: E402
 
 DOC = ROOT / "docs" / "onnx-conformance.md"
 BASELINE = ROOT / "tests" / "data" / "onnx_conformance.json"

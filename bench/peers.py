@@ -29,7 +29,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from app.core.profiler import example_input, summarize, timed_loop  # noqa: E402
+from app.core.measure.profiler import example_input, summarize, timed_loop  # noqa: E402
 
 CALIBRATION_SAMPLES = 20
 
@@ -87,7 +87,9 @@ def worker(job: dict) -> dict:
     for key, (runtime, _, load_ms) in opened.items():
         results[key] = {**summarize(samples[key]), "runs": len(samples[key]), "load_ms": load_ms,
                         "best_round_p50_ms": min(round_p50[key])}
-    from app.core.profiler import measure_overhead  # the profiler's timed loop vs a bare predict loop
+    from app.core.measure.profiler import (
+        measure_overhead,  # the profiler's timed loop vs a bare predict loop
+    )
 
     overhead = [{"runtime": key, **measure_overhead(opened[key][0], opened[key][1])}
                 for key in job.get("overhead", []) if key in opened]
@@ -98,7 +100,7 @@ def worker(job: dict) -> dict:
 
 # -- preparing the models -------------------------------------------------------------------------
 def _digits_calibration() -> np.ndarray:
-    from app.core.datasets import load_digits
+    from app.core.models.datasets import load_digits
 
     data = load_digits()
     train, _ = data.split(0.2, 0)
@@ -110,7 +112,11 @@ def _ort_int8(onnx_path: Path, calib: np.ndarray, out: Path) -> Path:
 
     import onnx
     from onnx import version_converter
-    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, quantize_static
+    from onnxruntime.quantization import (
+        CalibrationDataReader,
+        QuantFormat,
+        quantize_static,
+    )
 
     logging.getLogger().setLevel(logging.ERROR)  # its "consider pre-processing" advice, twice per model
     model = onnx.load(str(onnx_path))
@@ -134,8 +140,8 @@ def _ort_int8(onnx_path: Path, calib: np.ndarray, out: Path) -> Path:
 
 def prepare(models: list[str], folder: Path) -> dict:
     """Source files, Lite conversions and the onnxruntime INT8 model for each benchmark model."""
-    from app.core.child import run_child
     from converters.lite import QuantConfig, convert
+    from jobs.child import run_child
 
     plan = {}
     if "digits" in models:
@@ -148,7 +154,7 @@ def prepare(models: list[str], folder: Path) -> dict:
         plan["face"] = {"tflite": ensure_face_detector(),
                         "calib": rng.uniform(-1, 1, (CALIBRATION_SAMPLES, 128, 128, 3)).astype(np.float32)}
     if "mobilenet" in models:
-        built = run_child("mindspore_bench", {"action": "export_mobilenet", "folder": str(folder / "mobilenet")},
+        built = run_child("bench.mindspore_child:run_in_child", {"action": "export_mobilenet", "folder": str(folder / "mobilenet")},
                           timeout=600)
         rng = np.random.default_rng(0)
         plan["mobilenet"] = {"onnx": Path(built["onnx"]), "mindir": Path(built["mindir"]),
@@ -213,10 +219,10 @@ def run_worker_process(job: dict) -> dict:
 
 
 def mindspore_times(p: dict, threads: int, seconds: float) -> dict:
-    from app.core.child import ChildError, run_child
+    from jobs.child import ChildError, run_child
 
     try:
-        r = run_child("mindspore_bench", {"action": "time", "model": str(p["mindir"]), "threads": threads,
+        r = run_child("bench.mindspore_child:run_in_child", {"action": "time", "model": str(p["mindir"]), "threads": threads,
                                           "shape": _onnx_shape(p["onnx"]), "seconds": seconds}, timeout=600)
     except ChildError as exc:
         return {"error": str(exc)}
@@ -358,7 +364,7 @@ def markdown(result: dict, png: str) -> str:
     lines += [f"| {model} | {k} | {v:,} |" for model, sizes in result["sizes_bytes"].items() for k, v in sizes.items()]
     if result["profiler_overhead"]:
         lines += ["", "## Profiler overhead", "",
-                  "`app/core/profiler.py` times each call with a `perf_counter_ns` pair, a list append and a "
+                  "`app/core/measure/profiler.py` times each call with a `perf_counter_ns` pair, a list append and a "
                   "comparison. What that adds per call is measured on a no-op (timed loop vs bare `for` loop, "
                   "100k calls, medians of 7 rounds) and set against the model's bare per-call time. The direct "
                   "comparison on the model (alternating bare and timed rounds) is shown too: its noise on a "

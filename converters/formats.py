@@ -35,6 +35,8 @@ LITE_FORMATS = (
 )
 
 INPUT_LAYOUTS = {"NCHW": 0, "NHWC": 1}
+# images the app reads as data (calibration, datasets, image-folder sources): what OpenCV decodes everywhere
+IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp"})
 
 
 def source_format(path: str | Path, name: str | None = None) -> SourceFormat:

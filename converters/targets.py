@@ -67,14 +67,23 @@ TARGETS = (
            reason="Lite 2.0.0 converts WEIGHT_QUANT, but its runtime cannot load the result "
                   "(Model::Build: 'can not find tensor data in origin tensor data')"),
 )
-TIERS = ("cloud", "edge", "device")
 
 
-def get_target(name: str) -> Target:
-    for target in TARGETS:
-        if target.name == name:
-            return target
-    raise KeyError(f"unknown target {name!r}: choose from {', '.join(t.name for t in TARGETS)}")
+@dataclass(frozen=True)
+class Tier:
+    name: str
+    label: str
+    colour: str  # the one colour of this tier in the GUI's charts and the HTML report
+    text: str
+
+
+TIER_INFO = {t.name: t for t in (
+    Tier("cloud", "Cloud", "#4e79a7", "full MindSpore FP32 behind HTTP, all cores of a server"),
+    Tier("edge", "Edge", "#59a14f", "MindSpore Lite FP32, all cores of an edge box"),
+    Tier("device", "Device", "#e15759", "MindSpore Lite .ms, INT8 or FP16 weights, one core"),
+)}
+TIERS = tuple(TIER_INFO)
+TIER_COLOURS = {name: tier.colour for name, tier in TIER_INFO.items()}
 
 
 def available_targets(tiers: tuple[str, ...] = TIERS) -> list[Target]:

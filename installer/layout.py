@@ -12,11 +12,11 @@ import json
 import sys
 from pathlib import Path
 
+from app.core.self_test import BUILD_INFO  # in the bundle's root: flavour and versions, read by --self-test
 from converters.lite import paths
 
 ROOT = Path(__file__).resolve().parents[1]
 FLAVOURS = ("lean", "full")
-BUILD_INFO = "edge_studio_build.json"  # in the bundle's root: flavour and versions, read by --self-test
 ICON = ROOT / "app" / "gui" / "resources" / "edge-studio.svg"  # the window's icon and the menu entry's
 
 # MindSpore parts a CPU-only build never loads (about 1.8 GB of its 2.5 GB).

@@ -17,7 +17,7 @@ import time
 from importlib import metadata
 from pathlib import Path
 
-from installer.layout import FLAVOURS, ICON, ROOT
+from installer.layout import BUILD_INFO, FLAVOURS, ICON, ROOT
 
 EXTRAS = (ROOT / "installer" / "edge-studio.desktop", ROOT / "installer" / "install.sh", ICON)
 
@@ -35,6 +35,16 @@ def ensure_face_sample() -> None:
     except SampleModelError as exc:
         print(f"make_package: the face sample is left out ({exc}); it will be fetched on first use",
               file=sys.stderr)
+
+
+def check_build_folder(folder: Path) -> None:
+    """PyInstaller --noconfirm empties its output folder: refuse when that folder holds anything but an
+    earlier build of ours (its build-info file says so), so a user's files there are never lost."""
+    if not folder.exists() or not any(folder.iterdir()):
+        return
+    if not any((folder / where / BUILD_INFO).is_file() for where in (".", "_internal")):
+        raise SystemExit(f"make_package: {folder} holds files that are not an Edge Studio build; "
+                         "move them away (nothing was written)")
 
 
 def build(flavour: str, dist: Path) -> Path:
@@ -70,6 +80,7 @@ def main(argv: list[str] | None = None) -> int:
     stem = f"edge-studio-{version}-linux-{platform.machine()}-{args.flavour}"
     started = time.perf_counter()
     if not args.skip_build:
+        check_build_folder(dist / "edge-studio")
         ensure_face_sample()
         build(args.flavour, dist)
     folder = dist / "edge-studio"

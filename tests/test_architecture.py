@@ -1,4 +1,8 @@
-"""Qt stays in app/gui: nothing under app/core or converters imports PySide6 (statically or at run time)."""
+"""The layering contract, and Qt staying in app/gui.
+
+Layers, lowest first: jobs → converters → sample_models → app.core → app.commands → app.gui → app.cli.
+A module may import its own layer and the ones below, never one above (lazy imports inside
+functions count too). Only app.gui imports PySide6."""
 from __future__ import annotations
 
 import ast
@@ -7,7 +11,8 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-QT_FREE = [ROOT / "app" / "core", ROOT / "converters"]
+QT_FREE = [ROOT / "app" / "core", ROOT / "app" / "commands", ROOT / "converters", ROOT / "jobs", ROOT / "sample_models"]
+LAYERS = ("jobs", "converters", "sample_models", "app.core", "app.commands", "app.gui", "app.cli")
 
 
 def _imports(path: Path):
@@ -50,3 +55,45 @@ def test_display_check_is_quiet_offscreen(monkeypatch):
     monkeypatch.setenv("QT_QPA_PLATFORM", "offscreen")
     assert display_check.main() == 0  # offscreen needs no X11 libraries
     assert isinstance(display_check.missing_libraries(), list)
+
+
+def _layer(module: str) -> int | None:
+    """The index of the layer a dotted module name belongs to (None: third-party or stdlib)."""
+    for index in range(len(LAYERS) - 1, -1, -1):
+        name = LAYERS[index]
+        if module == name or module.startswith(name + "."):
+            return index
+    return None
+
+
+def layering_violations(root: Path = ROOT) -> list[str]:
+    found = []
+    for top in ("jobs", "converters", "sample_models", "app"):
+        for path in (root / top).rglob("*.py"):
+            own = _layer(".".join(path.relative_to(root).with_suffix("").parts))
+            if own is None:
+                continue  # app/__main__.py, app/__init__.py: the entry point sits above every layer
+            for name in _imports(path):
+                target = _layer(name)
+                if target is not None and target > own:
+                    found.append(f"{path.relative_to(root)} ({LAYERS[own]}) imports {name} ({LAYERS[target]})")
+    return found
+
+
+def test_layering_contract():
+    assert not layering_violations(), "\n".join(layering_violations())
+
+
+def test_layering_contract_catches_an_arrow_back_up(tmp_path):
+    """The check itself: a converters module importing app.core is reported."""
+    for package in ("jobs", "converters", "sample_models", "app/core"):
+        (tmp_path / package).mkdir(parents=True)
+    (tmp_path / "converters" / "bad.py").write_text("def f():\n    from app.core.files import write_json\n")
+    (tmp_path / "jobs" / "fine.py").write_text("import json\n")
+    assert layering_violations(tmp_path) == ["converters/bad.py (converters) imports app.core.files (app.core)"]
+
+
+def test_dev_only_code_is_not_in_the_product():
+    """conformance and the MindSpore bench child live under bench/, which the frozen build leaves out."""
+    assert not (ROOT / "converters" / "lite" / "conformance.py").exists()
+    assert "bench" not in (ROOT / "build.spec").read_text().replace("benchmark", "")

@@ -5,9 +5,9 @@ from __future__ import annotations
 import os
 
 import numpy as np
+import onnx_models
 import pytest
 
-import onnx_models
 from converters.lite import LiteError, LiteModel, convert, probe
 
 

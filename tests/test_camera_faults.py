@@ -17,13 +17,20 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from faulty_sources import FlakySource
 
-from app.core.child import child_env, entry_command
-from app.core.pipeline import LiveModel, LivePipeline
-from app.core.postprocess import model_spec
+from app.core.live.pipeline import LiveModel, LivePipeline
+from app.core.live.postprocess import model_spec
+from app.core.live.sources import (
+    CameraSource,
+    FallbackSource,
+    ReopeningSource,
+    SourceError,
+    SyntheticSource,
+    open_source,
+)
 from app.core.runtimes import LiteRuntime
-from app.core.sources import (CameraSource, FallbackSource, FlakySource, ReopeningSource, SourceError,
-                              SyntheticSource, open_source)
+from jobs.process import child_env, entry_command
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -13,12 +13,12 @@ import httpx
 import numpy as np
 import pytest
 
-from app.core.child import child_env, entry_command
-from app.core.cloud_client import CloudError, CloudRuntime
-from app.core.cloud_server import ServeError, start_server_process
-from app.core.evaluate import validation_inputs
+from app.core.cloud.client import CloudError, CloudRuntime
+from app.core.cloud.server import ServeError, start_server_process
+from app.core.models.evaluate import validation_inputs
 from app.core.preprocess import PreprocessSpec
 from app.core.runtimes import OnnxRuntime
+from jobs.process import child_env, entry_command
 
 DIGITS = Path(__file__).resolve().parents[1] / "sample_models" / "digits"
 

@@ -27,10 +27,16 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from app.core.cloud_client import CloudRuntime
-from app.core.cloud_server import (MAX_IMAGE_PIXELS, ServeError, add_cli, check_bind, serve,
-                                   start_server_process)
-from app.core.evaluate import validation_inputs
+from app.commands.serve import add_cli
+from app.core.cloud.client import CloudRuntime
+from app.core.cloud.server import (
+    MAX_IMAGE_PIXELS,
+    ServeError,
+    check_bind,
+    serve,
+    start_server_process,
+)
+from app.core.models.evaluate import validation_inputs
 from app.core.preprocess import PreprocessSpec
 from app.core.runtimes import OnnxRuntime
 

@@ -21,7 +21,6 @@ import tempfile
 from pathlib import Path
 
 import pytest
-
 from corpus.make_corpus import DIGITS, EVAL_DATA, Case, make_corpus, specs
 
 SPECS = {s.name: s for s in specs()}
@@ -109,7 +108,7 @@ def _assert_names_the_problem(case: Case, text: str) -> None:
 # -- the Python API (what the GUI calls) --------------------------------------------------------
 @pytest.mark.parametrize("name, stage", _params(("import", "convert")))
 def test_api(corpus, name, stage, tmp_path, private_tmp):
-    from app.core.model_card import ModelCardError, make_card
+    from app.core.models.card import ModelCardError, make_card
     from converters.lite import LiteError, QuantConfig, convert
 
     case, out = corpus[name], tmp_path / "out"

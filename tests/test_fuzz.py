@@ -18,13 +18,13 @@ from collections import Counter
 from pathlib import Path
 
 import numpy as np
+import onnx_models
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import onnx_models
-from app.core import model_card
-from app.core.model_card import ModelCard, make_card
+from app.core.models import card as model_card
+from app.core.models.card import ModelCard, make_card
 from app.core.preprocess import PreprocessError, PreprocessSpec
 from converters.lite import LiteError, LiteModel, convert, probe
 from sample_models.face_detection import ensure_face_detector
@@ -388,7 +388,7 @@ def test_loading_lite_leaves_the_callers_float_mode_alone(valid_models, tmp_path
     import subprocess
     import sys
 
-    from app.core.child import child_env
+    from jobs.process import child_env
 
     ms = tmp_path / "digits.ms"
     ms.write_bytes(valid_models[".ms"])

@@ -8,7 +8,6 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeySequence
 from PySide6.QtTest import QTest
-
 from stall import StallDetector
 
 
@@ -76,7 +75,7 @@ def test_live_page_missing_camera_falls_back(qtbot, settings, runner):
 
 
 def test_profile_page_compares_and_exports(qtbot, runner, tmp_path):
-    from app.core.deploy import deploy
+    from app.core.models.deploy import deploy
     from app.gui.pages.profile_page import ProfilePage
     from app.gui.state import AppState
 
@@ -103,7 +102,7 @@ def test_profile_page_compares_and_exports(qtbot, runner, tmp_path):
 def test_booth_runs_and_leaves_only_by_chord(qtbot, settings, monkeypatch):
     import app.gui.booth as booth
 
-    monkeypatch.setattr(booth, "_start_cloud", lambda progress, emit, cancel: (_ for _ in ()).throw(
+    monkeypatch.setattr(booth, "_start_cloud", lambda state: (_ for _ in ()).throw(
         RuntimeError("no cloud in this test")))  # the cloud tier is tested with the real server elsewhere
     window = booth.BoothWindow(settings=settings)
     qtbot.addWidget(window)

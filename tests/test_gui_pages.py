@@ -4,10 +4,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import onnx_models
 import pytest
 from PySide6.QtCore import Qt
-
-import onnx_models
 from stall import StallDetector
 
 

@@ -1,14 +1,13 @@
 """The real MindSpore Lite 2.0 converter and runtime through our shim, against onnxruntime."""
 from __future__ import annotations
 
-import threading
-
 import numpy as np
-import pytest
-
 import onnx_models
+import pytest
 from conftest import ort_run
+
 from converters.lite import LiteError, LiteModel, QuantConfig, convert, probe
+from jobs.state import Cancelled, JobState
 
 BUILDERS = {"conv_maxpool": lambda p: onnx_models.conv_net(p, "MaxPool"),
             "conv_avgpool": lambda p: onnx_models.conv_net(p, "AveragePool"),
@@ -183,10 +182,10 @@ def test_bad_calibration_data(onnx_dir, tmp_path):
 
 
 def test_cancel_leaves_nothing(onnx_dir, tmp_path):
-    cancel = threading.Event()
-    cancel.set()
-    with pytest.raises(LiteError, match="cancelled"):
-        convert(onnx_dir / "conv_maxpool.onnx", tmp_path / "c.ms", cancel=cancel)
+    state = JobState()
+    state.cancel()
+    with pytest.raises(Cancelled, match="cancelled"):
+        convert(onnx_dir / "conv_maxpool.onnx", tmp_path / "c.ms", state=state)
     assert list(tmp_path.iterdir()) == []
 
 

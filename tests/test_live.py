@@ -11,15 +11,35 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from faulty_sources import FlakySource
 
-from app.core.live_cli import add_cli
-from app.core.pipeline import LiveModel, LivePipeline
-from app.core.postprocess import (Geometry, ModelSpec, POSTPROCESSORS, face_spec, iou, model_spec, overlay,
-                                  ssd_anchors)
+from app.commands.live import add_cli
+from app.core.live.pipeline import LiveModel, LivePipeline
+from app.core.live.postprocess import (
+    POSTPROCESSORS,
+    Geometry,
+    ModelSpec,
+    declare_kind,
+    face_spec,
+    iou,
+    model_spec,
+    overlay,
+    ssd_anchors,
+)
+from app.core.live.sources import (
+    CameraSource,
+    EndOfStream,
+    FallbackSource,
+    ImageFolderSource,
+    ReopeningSource,
+    SourceError,
+    SyntheticSource,
+    VideoFileSource,
+    draw_face,
+    open_source,
+)
 from app.core.preprocess import PreprocessSpec
 from app.core.runtimes import LiteRuntime, OnnxRuntime
-from app.core.sources import (CameraSource, EndOfStream, FallbackSource, FlakySource, ImageFolderSource,
-                              ReopeningSource, SourceError, SyntheticSource, VideoFileSource, draw_face, open_source)
 from converters.lite import convert
 from sample_models.face_detection import ensure_face_detector, manifest
 
@@ -30,7 +50,9 @@ DIGITS = ROOT / "sample_models" / "digits"
 @pytest.fixture(scope="module")
 def face_ms(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("face")
-    return convert(ensure_face_detector(), folder / "face_detection_short_range.ms").path
+    path = convert(ensure_face_detector(), folder / "face_detection_short_range.ms").path
+    declare_kind(path, "ssd", preset="face_detection")  # what the app's face sample declares
+    return path
 
 
 def live_threads() -> list[str]:
@@ -184,7 +206,7 @@ def test_classification_top_k_with_labels():
     assert decode([probs], Geometry(640, 480)).classes[0].score == pytest.approx(0.91)
     with pytest.raises(ValueError, match="unknown postprocessor"):
         ModelSpec("m.ms", spec.preprocess, "yolo").postprocess()
-    assert set(POSTPROCESSORS) >= {"classification", "blazeface"}
+    assert set(POSTPROCESSORS) == {"classification", "ssd", "yolov5", "yolov8", "segmentation", "keypoints"}
 
 
 def test_ssd_anchors_match_mediapipe_layout():
@@ -224,7 +246,7 @@ def test_blazeface_decoder_on_outputs_built_from_anchors():
     # two separate faces stay two; plain NMS keeps the best box as it is
     logits[0, 200, 0] = 3.0
     regressors[0, 200, :4] = [0, 0, 0.2 * 128, 0.2 * 128]
-    plain = ModelSpec("face.ms", spec.preprocess, "blazeface", ["face"], True,
+    plain = ModelSpec("face.ms", spec.preprocess, "ssd", ["face"], True,
                       {**spec.options, "nms": {"min_suppression_threshold": 0.3, "algorithm": "default"}})
     found = plain.postprocess()([regressors, logits], Geometry(128, 128)).detections
     assert len(found) == 2 and found[0].score > found[1].score
@@ -237,12 +259,12 @@ def test_face_preprocess_is_expressed_by_preprocess_spec():
     assert (pre.width, pre.height, pre.color, pre.layout, pre.input_name) == (128, 128, "RGB", "NHWC", "input")
     x, geometry = spec.prepare(np.full((480, 640, 3), 255, np.uint8))
     assert x.shape == (1, 128, 128, 3) and x.max() == pytest.approx(1.0) and x.min() == pytest.approx(-1.0)
-    assert geometry == Geometry(640, 640, 0, 80)  # letterbox: black bars above and below (−1)
+    assert geometry == Geometry(640, 640, 0, 80, 640, 480)  # letterbox: black bars above and below (−1)
 
 
 def test_real_face_detector_finds_a_drawn_face(face_ms):
     spec = model_spec(face_ms)
-    assert spec.postprocessor == "blazeface"
+    assert spec.postprocessor == "ssd"
     runtime = LiteRuntime(face_ms, threads=1)
     try:
         model = LiveModel(spec, runtime)
@@ -269,8 +291,8 @@ def test_pipeline_finds_the_synthetic_face(face_ms):
     with LivePipeline(SyntheticSource(fps=0, scene="face"), [model], on_result=results.append) as pipeline:
         stats = pipeline.run(frames=40, timeout=120).to_json()
     entry = stats["models"][0]
-    assert entry["postprocessor"] == "blazeface" and entry["processed"] == 40
-    assert entry["vs_truth"]["metric"] == "box found (IoU > 0.5)" and entry["vs_truth"]["rate"] > 0.9
+    assert entry["postprocessor"] == "ssd" and entry["processed"] == 40
+    assert entry["vs_truth"]["metric"] == "box agreement (IoU ≥ 0.5)" and entry["vs_truth"]["rate"] > 0.9
     for r in results:  # boxes in frame pixels, keypoints inside the frame
         for det in r.result.detections:
             assert 0 <= det.box[0] < det.box[2] <= 640 and 0 <= det.box[1] < det.box[3] <= 480

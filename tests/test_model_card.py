@@ -14,8 +14,9 @@ import onnx
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
-from app.core.model_card import ModelCardError, add_cli, make_card
 import sample_models.face_detection as face_detection
+from app.commands.models import add_cli
+from app.core.models.card import ModelCardError, make_card
 from sample_models.face_detection import ensure_face_detector, manifest
 
 

@@ -11,8 +11,8 @@ from pathlib import Path
 import onnx
 import pytest
 
+from bench.conformance import run_conformance
 from converters.lite import paths
-from converters.lite.conformance import run_conformance
 
 BASELINE = Path(__file__).parent / "data" / "onnx_conformance.json"
 

@@ -4,23 +4,23 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import threading
 
 import cv2
 import numpy as np
 import pytest
 
-from app.core.datasets import DatasetError, load_folder
-from app.core.deploy import DeployError, deploy
-from app.core.training import ARTIFACTS, TrainConfig, TrainingError, train
+from app.core.models.datasets import DatasetError, load_folder
+from app.core.models.deploy import DeployError, deploy
+from app.core.models.training import ARTIFACTS, TrainConfig, train
 from converters.targets import TARGETS, available_targets
+from jobs.state import Cancelled, JobState
 
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     out = tmp_path_factory.mktemp("train") / "digits"
     events = []
-    metrics = train(TrainConfig(epochs=3, time_budget_s=120), out, on_event=events.append)
+    metrics = train(TrainConfig(epochs=3, time_budget_s=120), out, JobState(on_event=events.append))
     return out, metrics, events
 
 
@@ -39,7 +39,7 @@ def test_training_reaches_well_above_chance(trained):
 def test_deploy_all_tiers(trained, tmp_path):
     out, metrics, _ = trained
     stages = []
-    summary = deploy(out / "model.onnx", tmp_path / "pkg", progress=lambda f, m: stages.append((f, m)))
+    summary = deploy(out / "model.onnx", tmp_path / "pkg", state=JobState(on_progress=lambda f, m: stages.append((f, m))))
     results = summary["targets"]
     assert set(results) == {"reference"} | {t.name for t in available_targets()}
     reference = results["reference"]
@@ -69,14 +69,13 @@ def test_eval_cli_agrees_with_deploy(trained, tmp_path):
 
 
 def test_cancel_mid_training_leaves_nothing(tmp_path):
-    cancel = threading.Event()
-
-    def on_event(event):
+    def cancel_at_first_step(event):
         if event["type"] == "step":
-            cancel.set()
+            state.cancel()
 
-    with pytest.raises(TrainingError, match="cancelled"):
-        train(TrainConfig(epochs=50), tmp_path / "run", on_event=on_event, cancel=cancel)
+    state = JobState(on_event=cancel_at_first_step)
+    with pytest.raises(Cancelled, match="cancelled"):
+        train(TrainConfig(epochs=50), tmp_path / "run", state)
     assert list(tmp_path.iterdir()) == []
 
 

@@ -25,13 +25,14 @@ import psutil
 import pytest
 from onnx import TensorProto, helper
 
-from app.core.cloud_client import CloudError, CloudRuntime
-from app.core.cloud_server import start_server_process
-from app.core.evaluate import validation_inputs
-from app.core.model_card import make_card
+from app.core.cloud.client import CloudError, CloudRuntime
+from app.core.cloud.server import start_server_process
+from app.core.models.card import make_card
+from app.core.models.evaluate import validation_inputs
+from app.core.models.training import ARTIFACTS, TrainConfig, TrainingError, train
 from app.core.preprocess import PreprocessSpec
-from app.core.training import ARTIFACTS, TrainConfig, TrainingError, train
 from converters.lite import LiteError, QuantConfig, convert, probe
+from jobs.state import JobState
 
 ROOT = Path(__file__).resolve().parents[1]
 DIGITS = ROOT / "sample_models" / "digits"
@@ -113,7 +114,7 @@ def test_converter_killed_mid_run(tmp_path, private_tmp, calibration):
     killed: dict = {}
 
     def killer() -> None:
-        child = find_child(["_child", "convert"])
+        child = find_child(["_child", "converters.lite.convert:convert_in_child"])
         maps = Path(f"/proc/{child.pid}/maps")
         while "libes_lite_converter" not in maps.read_text():  # Lite's converter is loaded: it is converting
             time.sleep(0.005)
@@ -223,12 +224,12 @@ def test_trainer_killed_mid_run(tmp_path, private_tmp):
 
     def kill_on_first_step(event: dict) -> None:  # called by run_child's reader while the child trains
         if event.get("type") == "step" and not killed:
-            child = find_child(["_child", "train"], timeout=10)
+            child = find_child(["_child", "app.core.models.training_child:train_in_child"], timeout=10)
             killed["pid"], killed["event"] = child.pid, event
             os.kill(child.pid, signal.SIGKILL)
 
     with pytest.raises(TrainingError) as info:
-        train(TrainConfig(epochs=1), parent / "digits", on_event=kill_on_first_step, timeout=600)
+        train(TrainConfig(epochs=1), parent / "digits", JobState(on_event=kill_on_first_step), timeout=600)
     assert killed["event"]["epoch"] == 1
     assert_clean_message(str(info.value), "training failed", "killed", "SIGKILL")
     assert listing(parent) == before, "a killed training left files behind"
@@ -236,7 +237,7 @@ def test_trainer_killed_mid_run(tmp_path, private_tmp):
     assert session_alive(killed["pid"]) == []
 
     steps = []
-    metrics = train(TrainConfig(epochs=1), parent / "digits", on_event=steps.append, timeout=600)
+    metrics = train(TrainConfig(epochs=1), parent / "digits", JobState(on_event=steps.append), timeout=600)
     assert metrics["epochs"] == 1 and metrics["val_top1"] > 0.5 and any(e["type"] == "epoch" for e in steps)
     assert sorted(p.name for p in (parent / "digits").iterdir()) == sorted(ARTIFACTS)
     assert listing(parent) == sorted(before + ["digits"] + [f"digits/{a}" for a in ARTIFACTS])

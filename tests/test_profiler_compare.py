@@ -11,15 +11,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from app.core import report
-from app.core.child import child_env, entry_command
-from app.core.cloud_client import CloudRuntime
-from app.core.cloud_server import start_server_process
-from app.core.compare import CompareError, compare, variants
-from app.core.deploy import deploy
-from app.core.profiler import BenchResult, bench, measure_overhead
+from app.core.cloud.client import CloudRuntime
+from app.core.cloud.server import start_server_process
+from app.core.measure import report
+from app.core.measure.compare import CompareError, compare, variants
+from app.core.measure.profiler import BenchResult, bench, measure_overhead
+from app.core.models.deploy import deploy
 from app.core.runtimes import OnnxRuntime
 from converters.targets import TIERS
+from jobs.process import child_env, entry_command
 
 DIGITS = Path(__file__).resolve().parents[1] / "sample_models" / "digits"
 FAST = dict(min_seconds=0.05, min_runs=5, warmup=1)

@@ -18,10 +18,10 @@ from pathlib import Path
 import psutil
 import pytest
 
-from app.core.pipeline import HISTORY, LiveModel, LivePipeline
-from app.core.postprocess import model_spec
+from app.core.live.pipeline import HISTORY, LiveModel, LivePipeline
+from app.core.live.postprocess import model_spec
+from app.core.live.sources import SyntheticSource
 from app.core.runtimes import LiteRuntime
-from app.core.sources import SyntheticSource
 
 MB = 2**20
 RSS_LIMIT_MB = 20.0
@@ -176,7 +176,7 @@ def test_headless_cli_runs_leave_nothing_behind(capsys):
     import argparse
     import tempfile
 
-    from app.core.live_cli import add_cli
+    from app.commands.live import add_cli
 
     parser = argparse.ArgumentParser()
     add_cli(parser.add_subparsers())

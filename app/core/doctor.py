@@ -16,22 +16,22 @@ def _version(dist: str) -> str | None:
 
 def lite_bridge_status() -> dict:
     """Loads the runtime shim here and the converter shim in a child (they must not share a process)."""
-    from app.core.child import ChildError, run_child
     from converters.lite import LiteError, bridge_version, paths
+    from jobs.child import ChildError, run_child
 
     status = {"ok": False, "version": None, "home": str(paths.lite_home()), "runtime": False, "converter": False,
               "error": None}
     try:
         status["version"] = bridge_version()
         status["runtime"] = True
-        status["converter"] = run_child("bridge_check", {}, timeout=60)["converter"]
+        status["converter"] = run_child("app.core.doctor:check_converter_in_child", {}, timeout=60)["converter"]
     except (LiteError, ChildError) as exc:
         status["error"] = str(exc)
     status["ok"] = status["runtime"] and status["converter"]
     return status
 
 
-def check_converter_in_child(_params: dict) -> dict:
+def check_converter_in_child(_params: dict, _state) -> dict:
     from converters.lite import native
 
     native.converter()

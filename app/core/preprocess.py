@@ -54,6 +54,11 @@ class PreprocessSpec(BaseModel):
             return (1, self.channels, self.height, self.width)
         return (1, self.height, self.width, self.channels)
 
+    def value_range(self) -> tuple[float, float]:
+        """The lowest and highest input value an 8-bit image can produce (the range verification feeds)."""
+        ends = [(pixel * self.scale - m) / sd for pixel in (0, 255) for m in self.mean for sd in self.std]
+        return float(min(ends)), float(max(ends))
+
     def apply(self, image: np.ndarray) -> np.ndarray:
         """An OpenCV image (H×W gray or H×W×3 BGR, uint8) → float32 input tensor."""
         import cv2
@@ -101,3 +106,13 @@ class PreprocessSpec(BaseModel):
 
     def save(self, path: str | Path) -> Path:
         return write_json(path, self.model_dump(mode="json"))
+
+
+def find_sidecar(model: str | Path, name: str) -> Path | None:
+    """A file that describes `model` (preprocess.json, labels.json, model.json): next to it, or one folder
+    up as in deployment packages (PKG/edge/model.ms beside PKG/edge/preprocess.json or PKG/preprocess.json)."""
+    model = Path(model)
+    for folder in (model.parent, model.parent.parent):
+        if (folder / name).is_file():
+            return folder / name
+    return None

@@ -13,8 +13,8 @@ from typing import Protocol
 
 import numpy as np
 
-from app.core.mindir import is_lite_mindir
 from converters.formats import content_problem
+from converters.protobuf import is_lite_mindir
 from converters.targets import require_mindspore
 
 
@@ -133,20 +133,20 @@ def match_layout(x: np.ndarray, input_shape: tuple[int, ...]) -> np.ndarray:
 
 
 def _batch_in_child(path: str | Path, x: np.ndarray, threads: int, timeout: float) -> list[np.ndarray]:
-    from app.core.child import ChildError, run_child
+    from jobs.child import ChildError, run_child
 
     name = runtime_name(path)
     with tempfile.TemporaryDirectory(prefix="edge-studio-eval-") as tmp:
         np.save(Path(tmp) / "x.npy", x)
         try:
-            answer = run_child("batch", {"model": str(Path(path).resolve()), "folder": tmp, "threads": threads},
+            answer = run_child("app.core.runtimes:batch_in_child", {"model": str(Path(path).resolve()), "folder": tmp, "threads": threads},
                                timeout=timeout)
         except ChildError as exc:
             raise RuntimeError(f"{name} could not run {Path(path).name}: {exc}") from None
         return [np.load(Path(tmp) / out) for out in answer["outputs"]]
 
 
-def batch_in_child(params: dict) -> dict:
+def batch_in_child(params: dict, _state) -> dict:
     """Inside a child: run every sample through the model's runtime, save outputs as .npy."""
     folder = Path(params["folder"])
     x = np.load(folder / "x.npy")
@@ -161,7 +161,9 @@ def batch_in_child(params: dict) -> dict:
 
 
 def _mindspore_outputs(model: str, x: np.ndarray, folder: Path) -> list[np.ndarray]:
-    os.chdir(folder)  # MindSpore may drop IR dumps into the cwd
+    from app.core.files import enter_mindspore_scratch
+
+    enter_mindspore_scratch(folder)
     import mindspore as ms
     from mindspore import Tensor, nn
 

@@ -21,8 +21,8 @@ from typing import Callable
 import numpy as np
 
 from converters.targets import MINDSPORE_MISSING, mindspore_available
+from sample_models import DIGITS
 
-DIGITS = Path(__file__).resolve().parents[2] / "sample_models" / "digits"
 BUILD_INFO = "edge_studio_build.json"
 MAX_INT8_DROP = 0.05  # top-1 points an INT8 build may lose against FP32 before the check fails
 
@@ -47,7 +47,7 @@ class Check:
 
 
 def _deploy(ctx: dict) -> dict:
-    from app.core.deploy import deploy_in_child
+    from app.core.models.deploy import deploy_in_child
 
     summary = deploy_in_child(DIGITS / "model.onnx", ctx["tmp"] / "package", data="digits", timeout=900)
     targets = summary["targets"]
@@ -67,7 +67,7 @@ def _deploy(ctx: dict) -> dict:
 
 def _inference_here(ctx: dict) -> dict:
     """The GUI process runs Lite itself: load the edge .ms here and classify validation digits."""
-    from app.core.evaluate import find_preprocess, validation_inputs
+    from app.core.models.evaluate import find_preprocess, validation_inputs
     from app.core.runtimes import LiteRuntime, match_layout
 
     path = ctx["package"] / "edge" / "model.ms"
@@ -85,7 +85,7 @@ def _inference_here(ctx: dict) -> dict:
 
 
 def _benchmark(ctx: dict) -> dict:
-    from app.core.profiler import bench
+    from app.core.measure.profiler import bench
 
     results = {}
     for name, file, threads in (("edge-fp32", "edge/model.ms", 0), ("device-int8", "device/model_int8.ms", 1)):
@@ -100,10 +100,10 @@ def _benchmark(ctx: dict) -> dict:
 
 
 def _live(ctx: dict) -> dict:
-    from app.core.pipeline import LiveModel, LivePipeline
-    from app.core.postprocess import model_spec
+    from app.core.live.pipeline import LiveModel, LivePipeline
+    from app.core.live.postprocess import model_spec
+    from app.core.live.sources import SyntheticSource
     from app.core.runtimes import LiteRuntime
-    from app.core.sources import SyntheticSource
 
     path = ctx["package"] / "edge" / "model.ms"
     spec = model_spec(path, None)
@@ -122,16 +122,16 @@ def _live(ctx: dict) -> dict:
 
 
 def _train(ctx: dict) -> dict:
-    from app.core.training import TrainConfig, train
+    from app.core.models.training import TrainConfig, train
 
     metrics = train(TrainConfig(epochs=1, time_budget_s=30), ctx["tmp"] / "trained", timeout=600)
     return {key: metrics.get(key) for key in ("val_top1", "epochs", "train_seconds") if key in metrics}
 
 
 def _cloud(ctx: dict) -> dict:
-    from app.core.cloud_client import CloudRuntime
-    from app.core.cloud_server import start_server_process
-    from app.core.evaluate import find_preprocess, validation_inputs
+    from app.core.cloud.client import CloudRuntime
+    from app.core.cloud.server import start_server_process
+    from app.core.models.evaluate import find_preprocess, validation_inputs
 
     folder = ctx["package"] / "cloud"
     x, labels = validation_inputs("digits", find_preprocess(folder / "model.mindir"))
@@ -187,14 +187,3 @@ def run_self_test(progress: Callable[[str], None] | None = None) -> dict:
     ok = all(r["status"] != "fail" for r in results)
     return {"ok": ok, "build": info, "mindspore": mindspore_available(),
             "seconds": round(time.perf_counter() - started, 1), "checks": results}
-
-
-def cmd_self_test(args) -> int:
-    summary = run_self_test(progress=lambda message: print(message, file=sys.stderr, flush=True))
-    print(json.dumps(summary, indent=2, default=str))
-    return 0 if summary["ok"] else 1
-
-
-def add_cli(subparsers) -> None:
-    p = subparsers.add_parser("self-test", help="check this installation end to end; JSON summary on stdout")
-    p.set_defaults(func=cmd_self_test)

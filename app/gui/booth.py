@@ -10,7 +10,13 @@ from PySide6.QtCore import QEvent, Qt, QTimer
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import QGridLayout, QLabel, QProgressBar, QVBoxLayout, QWidget
 
-from app.gui.live_view import FrameView, close_pipeline, load_lite_runtime, new_workdir, start_pipeline
+from app.gui.live_view import (
+    FrameView,
+    close_pipeline,
+    load_lite_runtime,
+    new_workdir,
+    start_pipeline,
+)
 from app.gui.state import SAMPLE_MODEL
 from app.gui.workers import JobRunner
 
@@ -24,8 +30,8 @@ EXIT_CHORD = "Ctrl+Shift+Q"
 ATTRACT_S, IDLE_S, STALL_S = 25, 60, 6
 
 
-def _start_cloud(progress, emit, cancel):
-    from app.core.cloud_server import start_server_process
+def _start_cloud(state):
+    from app.core.cloud.server import start_server_process
 
     return start_server_process(SAMPLE_MODEL)
 
@@ -82,7 +88,7 @@ class BoothWindow(QWidget):
         self.frame_timer = QTimer(self, interval=33, timeout=self.refresh)
         self.second_timer = QTimer(self, interval=1000, timeout=self.every_second)
         self.installEventFilter(self)
-        self.runner.start(_start_cloud, on_done=self._cloud_ready, on_error=lambda m, d: self._scene())
+        self.runner.start(_start_cloud, on_done=self._cloud_ready, on_error=lambda exc: self._scene())
         self.frame_timer.start()
         self.second_timer.start()
 
@@ -108,7 +114,7 @@ class BoothWindow(QWidget):
         self.runner.start(start_pipeline, source_spec=self.camera or source, model_names=names, threads=threads,
                           workdir=self.workdir, token=self.cloud.token if self.cloud else None,
                           on_done=lambda p: self._started(p, generation),
-                          on_error=lambda m, d: self._recover(m) if generation == self.generation else None)
+                          on_error=lambda exc: self._recover(str(exc)) if generation == self.generation else None)
 
     def _started(self, pipeline, generation: int) -> None:
         if self.closed or generation != self.generation:

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QMessageBox, QWidget
 
+from jobs.state import Cancelled
+
 
 def show_error(parent: QWidget | None, title: str, message: str, details: str = "") -> QMessageBox:
     box = QMessageBox(QMessageBox.Icon.Warning, title, message.splitlines()[0] if message else title,
@@ -16,8 +18,9 @@ def show_error(parent: QWidget | None, title: str, message: str, details: str = 
     return box
 
 
-def show_job_error(parent: QWidget | None, title: str, message: str, details: str = "") -> QMessageBox | None:
+def show_job_error(parent: QWidget | None, title: str, exc: Exception) -> QMessageBox | None:
     """A long job's failure; a cancel the user asked for is not one (no dialog)."""
-    if "cancelled" in message:
+    if isinstance(exc, Cancelled):
         return None
-    return show_error(parent, title, message, details)
+    details = getattr(exc, "log", "") or getattr(exc, "details", "")
+    return show_error(parent, title, str(exc) or type(exc).__name__, details)

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import shutil
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -13,12 +12,13 @@ from PySide6.QtWidgets import QLabel, QSizePolicy
 
 # Imported here, on the GUI thread at start-up: an import inside a worker holds the import lock
 # (and PySide's import hook) while the GUI thread may need it.
-from app.core.child import lower_priority
-from app.core.live_cli import resolve_model
-from app.core.live_prepare import prepare_in_child
-from app.core.pipeline import LiveModel, LivePipeline
-from app.core.sources import Source, open_source
+from app.core.files import scratch_dir
+from app.core.live.pipeline import LiveModel, LivePipeline
+from app.core.live.samples import prepare_in_child, resolve_model
+from app.core.live.sources import Source, open_source
 from converters.lite import LiteModel  # noqa: F401  (opened by resolve_model in the worker)
+from jobs.process import lower_priority
+from jobs.state import JobState
 
 
 def load_lite_runtime() -> None:
@@ -32,21 +32,21 @@ def load_lite_runtime() -> None:
         pass
 
 
-def start_pipeline(source_spec: str | Source, model_names: list[str], threads: list[int], workdir: Path,
-                   progress, emit, cancel, token: str | None = None):
+def start_pipeline(state: JobState, source_spec: str | Source, model_names: list[str], threads: list[int],
+                   workdir: Path, token: str | None = None):
     """In a worker thread: convert/open the models (Lite conversions run in child processes), open the
     source (a missing camera falls back to the synthetic source), start the pipeline.
 
     source_spec: what open_source() takes, or a Source as it is. The pipeline's events (stalled,
-    reopened, fallback, black, …) are not sent through `emit`: this job's signals are gone once it
+    reopened, fallback, black, …) are not sent through `state`: this job's signals are gone once it
     returns, and the pipeline lives on. A page polls `pipeline.events` instead."""
     lower_priority(thread_only=True)  # Lite's pool and the pipeline threads, created here, inherit it
-    progress(0.1, "converting the models with Lite (child process)…")
-    paths = prepare_in_child(model_names, workdir, cancel=cancel)
+    state.set_progress(0.1, "converting the models with Lite (child process)…")
+    paths = prepare_in_child(model_names, workdir, state)
     models = []
     try:
         for i, (name, path, n_threads) in enumerate(zip(model_names, paths, threads)):
-            progress((i + 1) / (len(model_names) + 1), f"loading {name}")
+            state.set_progress((i + 1) / (len(model_names) + 1), f"loading {name}")
             spec, runtime = resolve_model(path, workdir, threads=n_threads, token=token)
             models.append(LiveModel(spec, runtime, name=name))
         source = source_spec if isinstance(source_spec, Source) else open_source(source_spec, fallback=True)
@@ -68,7 +68,7 @@ def close_pipeline(pipeline, workdir: Path | None) -> None:
 
 
 def new_workdir() -> Path:
-    return Path(tempfile.mkdtemp(prefix="edge-studio-live-"))
+    return scratch_dir("live")
 
 
 def to_pixmap(image: np.ndarray) -> QPixmap:

@@ -4,10 +4,17 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, Qt
+from PySide6.QtCore import QByteArray
 from PySide6.QtGui import QAction, QIcon, QKeySequence
-from PySide6.QtWidgets import (QApplication, QHBoxLayout, QLabel, QListWidget, QMainWindow, QStackedWidget,
-                               QWidget)
+from PySide6.QtWidgets import (
+    QApplication,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QMainWindow,
+    QStackedWidget,
+    QWidget,
+)
 
 from app.gui.settings import Settings
 from app.gui.state import AppState
@@ -18,7 +25,7 @@ ICON = Path(__file__).resolve().parent / "resources" / "edge-studio.svg"
 PAGES = ("Model", "Convert", "Live", "Profile", "Deploy")
 
 
-def _doctor_job(progress, emit, cancel):
+def _doctor_job(state):
     from app.core.doctor import run_doctor
 
     return run_doctor()
@@ -72,7 +79,7 @@ class MainWindow(QMainWindow):
         if last and (Path(last) / "model.onnx").is_file():
             self.state.set_model(Path(last))  # the last active model, if it is still there
         self.runner.start(_doctor_job, on_done=self.show_health,
-                          on_error=lambda m, d: self.health_label.setText(f"Lite bridge: BROKEN ({m})"))
+                          on_error=lambda exc: self.health_label.setText(f"Lite bridge: BROKEN ({exc})"))
         if start_live:
             self.nav.setCurrentRow(PAGES.index("Live"))
             self.pages["Live"].autostart()
@@ -122,6 +129,15 @@ class MainWindow(QMainWindow):
 def run_gui(booth: bool = False, first_frame_exit: bool = False, screenshot: str | None = None) -> int:
     """first_frame_exit: quit once the live view shows its first frame and print the time from
     process start as JSON (the packaged build's cold-start measure); screenshot: save the window then."""
+    from app.gui.binding_check import problem
+
+    broken = problem()  # a PySide6 build that drops references to None crashes minutes later: say so now
+    if broken:
+        print(f"edge-studio: {broken}", file=sys.stderr)
+        return 2
+    from app.core.files import remove_stale_scratch
+
+    remove_stale_scratch()  # what a crashed or killed run left in the temp folder
     app = QApplication.instance() or QApplication(sys.argv)
     app.setApplicationName("Edge Studio")
     app.setDesktopFileName("edge-studio")  # ties the window to the installed menu entry and its icon

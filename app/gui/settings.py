@@ -1,4 +1,5 @@
-"""Settings (last model, camera, tier choices, window geometry) in the user config dir."""
+"""Settings (last model, camera, tier choices, window geometry) in the user config dir, written
+atomically whenever one changes."""
 from __future__ import annotations
 
 import json
@@ -23,7 +24,10 @@ class Settings:
         return self.data.get(key, default)
 
     def set(self, key: str, value) -> None:
-        self.data[key] = value
+        """Remember `value` now (an atomic write): a crash must not forget the trained model."""
+        if self.data.get(key, object()) != value:
+            self.data[key] = value
+            self.save()
 
     def save(self) -> None:
         try:

@@ -1,38 +1,45 @@
-"""Long jobs off the GUI thread: a plain core function runs in a QThread and reports through
-Qt signals. The function gets `progress(fraction, message)` and a `cancel` threading.Event,
-the Orange3 way; its result or exception comes back on the GUI thread."""
+"""Long jobs off the GUI thread: a plain core function `fn(state, **kwargs)` runs in a QThread with a
+JobState whose progress and events come back as Qt signals, the Orange3 way; its result or exception
+comes back on the GUI thread. Cancel sets the state's flag; the job raises `Cancelled`."""
 from __future__ import annotations
 
-import threading
 import traceback
 from typing import Any, Callable
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
+
+from jobs.state import JobState
 
 
 class Job(QObject):
     progress = Signal(float, str)
     event = Signal(dict)  # free-form events (e.g. training steps)
     finished = Signal(object)
-    failed = Signal(str, str)  # message, details
+    failed = Signal(object)  # the exception (a Cancelled one too: dialogs tell them apart by type)
 
     def __init__(self, fn: Callable[..., Any], **kwargs: Any) -> None:
         super().__init__()
         self._fn, self._kwargs = fn, kwargs
-        self.cancel_event = threading.Event()
+        self.state = JobState(on_progress=self.progress.emit, on_event=self.event.emit)
 
     @Slot()
     def run(self) -> None:
         try:
-            result = self._fn(progress=self.progress.emit, emit=self.event.emit, cancel=self.cancel_event,
-                              **self._kwargs)
+            result = self._fn(self.state, **self._kwargs)
         except Exception as exc:  # every failure becomes a dialog, never a crash
-            self.failed.emit(str(exc) or type(exc).__name__, getattr(exc, "log", "") or traceback.format_exc())
+            if not getattr(exc, "log", ""):
+                exc.details = traceback.format_exc()
+            self.failed.emit(exc)
         else:
             self.finished.emit(result)
 
     def cancel(self) -> None:
-        self.cancel_event.set()
+        self.state.cancel()
+
+
+def error_details(exc: BaseException) -> str:
+    """What a details pane shows: the child's log, else the traceback."""
+    return getattr(exc, "log", "") or getattr(exc, "details", "")
 
 
 class _Relay(QObject):
@@ -48,10 +55,10 @@ class _Relay(QObject):
         if self.on_done is not None:
             self.on_done(result)
 
-    @Slot(str, str)
-    def deliver_error(self, message: str, details: str) -> None:
+    @Slot(object)
+    def deliver_error(self, exc: Exception) -> None:
         if self.on_error is not None:
-            self.on_error(message, details)
+            self.on_error(exc)
 
     @Slot(float, str)
     def deliver_progress(self, fraction: float, message: str) -> None:
@@ -73,6 +80,7 @@ class JobRunner(QObject):
 
     def start(self, fn: Callable[..., Any], *, on_done=None, on_error=None, on_progress=None, on_event=None,
               **kwargs: Any) -> Job:
+        """Run fn(state, **kwargs) in a thread; callbacks run on the GUI thread (on_error gets the exception)."""
         job = Job(fn, **kwargs)
         thread = QThread(self)
         job.moveToThread(thread)

@@ -1,8 +1,8 @@
 """The MindSpore Lite 2.0 bridge: real converter and runtime from Python 3.11 via our C++ shim."""
-from converters.lite.convert import ConvertResult, QuantConfig, convert
+from converters.lite.convert import ConvertResult, QuantConfig, convert, probe
 from converters.lite.errors import LiteError
 from converters.lite.model import LiteModel, OpTime, Profile, TensorSpec
-from converters.lite.probe import ProbeResult, probe
+from converters.lite.probe import ProbeResult
 
 
 def bridge_version() -> str:

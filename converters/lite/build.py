@@ -1,5 +1,6 @@
 """Set up the Lite bridge: fetch the Lite 2.0.0 wheel from PyPI, extract the libraries it
-needs, compile the two shims with g++. Idempotent: work already done is skipped.
+needs, compile the two shims with g++; then the ARM64 runtime and runner (converters.lite.arm64.build).
+Idempotent: work already done is skipped.
 
     python -m converters.lite.build [--force]
 """
@@ -115,12 +116,17 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--force", action="store_true", help="download and rebuild even if present")
     args = parser.parse_args(argv)
+    from converters.lite.arm64.build import ensure_arm64
+
     try:
         home = ensure_bridge(force=args.force)
+        # The device tier's ARM64 runtime: without root and tools it only says what to install.
+        arm_home, arm_reason = ensure_arm64(force=args.force)
     except SetupError as exc:
         print(f"edge-studio setup: {exc}", file=sys.stderr)
         return 2
     print(f"Lite bridge ready in {home}")
+    print(arm_reason or f"ARM64 runner ready in {arm_home}")
     return 0
 
 

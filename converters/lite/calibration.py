@@ -11,7 +11,7 @@ from typing import Callable, Iterator, Sequence
 
 import numpy as np
 
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp"}
+from converters.formats import IMAGE_SUFFIXES
 
 
 class CalibrationError(ValueError):

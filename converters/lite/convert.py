@@ -7,19 +7,30 @@ from __future__ import annotations
 
 import math
 import re
-import shutil
 import tempfile
-import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping, Sequence
+from typing import TYPE_CHECKING, Mapping, Sequence
 
 import numpy as np
 
-from converters.formats import INPUT_LAYOUTS, content_problem, lite_format, path_problem, source_format
+from converters.formats import (
+    INPUT_LAYOUTS,
+    LITE_FORMATS,
+    content_problem,
+    lite_format,
+    path_problem,
+    source_format,
+)
 from converters.lite import calibration
-from converters.lite.errors import LiteError, lite_errors
+from converters.lite.errors import LiteError, MismatchError, lite_errors
+from converters.lite.probe import ProbeResult, probe_lite_file
+from jobs.child import ChildError, run_child
+from jobs.state import Cancelled, JobState
+
+if TYPE_CHECKING:
+    from converters.verify import Verification
 
 QUANT_METHODS = ("MAX_MIN", "KL", "REMOVAL_OUTLIER")
 # Lite 2.0.0 converts WEIGHT_QUANT but Model::Build then fails
@@ -31,7 +42,10 @@ UNSUPPORTED_QUANT = {"WEIGHT_QUANT": "Lite 2.0.0 writes WEIGHT_QUANT models that
 class QuantConfig:
     """INT8 post-training quantization (FULL_QUANT) with calibration data."""
 
-    calibration: str | Path | np.ndarray  # folder of .npy/images, or stacked samples
+    # one input: a folder of .npy/images, or stacked samples. Several inputs: a folder holding one
+    # subfolder per input name (DIR/<input name>/*.npy), or {input name: folder or stacked samples};
+    # Lite pairs the inputs' samples by sorted file order.
+    calibration: str | Path | np.ndarray | Mapping[str, str | Path | np.ndarray]
     method: str = "MAX_MIN"  # activation range: MAX_MIN, KL or REMOVAL_OUTLIER
     max_samples: int = 100
     bias_correction: bool = True
@@ -48,11 +62,15 @@ class ConvertResult:
     save_format: str
     precision: str  # fp32, fp16 or int8
     log_tail: list[str]  # Lite's own error/warning lines from the conversion (often harmless)
+    verification: Verification | None = None  # the artifact run against the source model (verify=False: None)
+    repairs: dict[str, int] = field(default_factory=dict)  # converters/prepare.py passes applied: name -> count
 
     def to_json(self) -> dict:
         return {"path": str(self.path), "size_bytes": self.size_bytes, "seconds": round(self.seconds, 3),
                 "source_format": self.source_format, "save_format": self.save_format,
-                "precision": self.precision, "log_tail": self.log_tail}
+                "precision": self.precision, "log_tail": self.log_tail,
+                "verification": self.verification.model_dump(mode="json") if self.verification else None,
+                "repairs": self.repairs}
 
 
 def _check_source(src: Path, fmt) -> Path | None:
@@ -90,9 +108,9 @@ def _check_onnx(src: Path) -> None:
                                 "which is missing")
     for value in graph.input:
         dims = [d.dim_value for d in value.type.tensor_type.shape.dim if d.HasField("dim_value")]
-        if any(d < 0 for d in dims):
+        if any(d < -1 for d in dims):  # -1 is a common way to write "dynamic"; prepare.py names it
             raise LiteError(f"{src.name}: input {value.name!r} has a negative dimension {dims}")
-        if math.prod(dims) >= INT32_ELEMENTS:
+        if math.prod(d for d in dims if d > 0) >= INT32_ELEMENTS:
             raise LiteError(f"{src.name}: input {value.name!r} of shape {dims} has more elements than "
                             "Lite's int32 sizes can hold")
 
@@ -113,15 +131,14 @@ def source_inputs(src: Path, fmt_name: str) -> list[tuple[str, list[int]]]:
         consts = {init.name for init in graph.initializer}
         return [(i.name, [d.dim_value if d.HasField("dim_value") else -1 for d in i.type.tensor_type.shape.dim])
                 for i in graph.input if i.name not in consts]
-    from converters.lite.probe import probe
-
     with tempfile.TemporaryDirectory(prefix="edge-studio-inputs-") as tmp:
-        fp32 = convert(src, Path(tmp) / "fp32.ms", fmk=fmt_name)
-        return [(s["name"], list(s["shape"])) for s in probe(fp32.path).inputs]
+        fp32 = convert(src, Path(tmp) / "fp32.ms", fmk=fmt_name, verify=False)
+        return [(s["name"], list(s["shape"])) for s in probe_lite_file(fp32.path).inputs]
 
 
 def _write_quant_config(quant: QuantConfig, src: Path, fmt_name: str, shapes: Mapping[str, Sequence[int]],
-                        work: Path) -> Path:
+                        work: Path) -> tuple[Path, list[np.ndarray]]:
+    """The quantization config file, and the calibration input sets it points at (one array per input)."""
     if quant.kind in UNSUPPORTED_QUANT:
         raise LiteError(f"{quant.kind} is not offered: {UNSUPPORTED_QUANT[quant.kind]}")
     if quant.kind != "FULL_QUANT":
@@ -129,38 +146,76 @@ def _write_quant_config(quant: QuantConfig, src: Path, fmt_name: str, shapes: Ma
     if quant.method not in QUANT_METHODS:
         raise LiteError(f"unknown calibration method {quant.method!r}: use one of {', '.join(QUANT_METHODS)}")
     inputs = source_inputs(src, fmt_name)
-    if len(inputs) != 1:
-        raise LiteError(f"INT8 calibration supports one-input models; {src.name} has {len(inputs)}")
-    name, shape = inputs[0]
-    shape = list(shapes.get(name, shape))
-    if any(d <= 0 for d in shape):
-        raise LiteError(f"input {name!r} has a dynamic shape {shape}: give input_shapes for calibration")
-    try:
-        samples = calibration.collect(quant.calibration, shape, limit=quant.max_samples)
-    except calibration.CalibrationError as exc:
-        raise LiteError(f"calibration data: {exc}") from None
-    count = calibration.write_bins(samples, work / "calibration")
+    sources = _calibration_sources(quant.calibration, [name for name, _ in inputs], src.name)
+    per_input = []
+    for name, shape in inputs:
+        shape = list(shapes.get(name, shape))
+        if any(d <= 0 for d in shape):
+            raise LiteError(f"input {name!r} has a dynamic shape {shape}: give input_shapes for calibration")
+        if any(c in name for c in ":,;="):  # the config line separates inputs with these
+            raise LiteError(f"input {name!r}: Lite's calibration config cannot name an input holding ':,;='")
+        try:
+            per_input.append(calibration.collect(sources[name], shape, limit=quant.max_samples))
+        except calibration.CalibrationError as exc:
+            where = f" for input {name!r}" if len(inputs) > 1 else ""
+            raise LiteError(f"calibration data{where}: {exc}") from None
+    count = min(len(samples) for samples in per_input)  # Lite pairs sample k of every input
+    paths = []
+    for k, ((name, _), samples) in enumerate(zip(inputs, per_input)):
+        folder = work / "calibration" / str(k)
+        calibration.write_bins(samples[:count], folder)
+        paths.append(f"{name}:{folder}")
     config = work / "quant.cfg"
     config.write_text(
         "[common_quant_param]\nquant_type=FULL_QUANT\nbit_num=8\n"
-        f"[data_preprocess_param]\ncalibrate_path={name}:{work / 'calibration'}\n"
+        f"[data_preprocess_param]\ncalibrate_path={','.join(paths)}\n"
         f"calibrate_size={count}\ninput_type=BIN\n"
         f"[full_quant_param]\nactivation_quant_method={quant.method}\n"
         f"bias_correction={str(quant.bias_correction).lower()}\nper_channel={str(quant.per_channel).lower()}\n")
-    return config
+    return config, [[samples[k] for samples in per_input] for k in range(count)]
+
+
+def _calibration_sources(source, names: list[str], model: str) -> dict:
+    """input name -> its calibration source (a folder or stacked samples)."""
+    if len(names) == 1 and not isinstance(source, Mapping):
+        folder = Path(source) / names[0] if not isinstance(source, np.ndarray) else None
+        # DIR/<input name>/ works for one input too
+        return {names[0]: folder if folder is not None and folder.is_dir() else source}
+    if isinstance(source, Mapping):
+        missing = [n for n in names if n not in source]
+        if missing:
+            raise LiteError(f"calibration data: {model} has inputs {', '.join(map(repr, names))}; "
+                            f"none given for {', '.join(map(repr, missing))}")
+        return {n: source[n] for n in names}
+    if isinstance(source, np.ndarray):
+        raise LiteError(f"calibration data: {model} has {len(names)} inputs ({', '.join(map(repr, names))}): "
+                        "give {input name: samples}, not one array")
+    folder = Path(source)
+    missing = [n for n in names if not (folder / n).is_dir()]
+    if missing:
+        raise LiteError(f"calibration data: {model} has {len(names)} inputs, so {folder} needs one subfolder per "
+                        f"input ({', '.join(f'{n}/' for n in names)}); missing: {', '.join(f'{n}/' for n in missing)}")
+    return {n: folder / n for n in names}
 
 
 def convert(src: str | Path, dst: str | Path, *, fmk: str | None = None, input_format: str | None = None,
             input_shapes: Mapping[str, Sequence[int]] | None = None, fp16_weights: bool = False,
             quant: QuantConfig | None = None, no_fusion: bool = False, timeout: float = 600.0,
-            cancel: threading.Event | None = None) -> ConvertResult:
+            state: JobState | None = None, verify: bool = True, accept_mismatch: bool = False,
+            samples: Sequence[Sequence[np.ndarray]] = (), value_range: tuple[float, float] | None = None,
+            explain: bool | None = None, repair: bool = True) -> ConvertResult:
     """Convert `src` (ONNX, TFLite, Caffe prototxt+caffemodel, TF pb, MindIR) to `dst` (.ms or .mindir).
 
     `fmk` names the source format (default: from the suffix). `input_format` "NCHW" keeps an
     NCHW model's input NCHW (Lite's default makes .ms inputs NHWC). Raises LiteError.
-    """
-    from app.core.child import ChildError, run_child
 
+    verify: run the artifact against the source model in its reference runtime (converters.verify) on
+    seeded random inputs in `value_range` plus `samples`; the result's `verification` holds the verdict.
+    A WRONG artifact never reaches dst: MismatchError (a LiteError) says why, unless accept_mismatch.
+    explain: name the first diverging node (None: only when the verdict is WRONG).
+    repair: let converters/prepare.py rewrite an ONNX source around Lite 2.0's defects first (the
+    result's `repairs` counts what was applied); False hands Lite the file as it is.
+    """
     src, dst = Path(src), Path(dst)
     try:
         fmt = source_format(src, fmk)
@@ -178,9 +233,10 @@ def convert(src: str | Path, dst: str | Path, *, fmk: str | None = None, input_f
     # A short prefix: a 255-byte dst.name (NAME_MAX) must still leave room for the suffix.
     with tempfile.TemporaryDirectory(dir=dst.parent, prefix=f".{dst.stem[:32]}.convert-") as tmp:
         work = Path(tmp)
-        config = _write_quant_config(quant, src, fmt.name, shapes, work) if quant else None
+        config, calibration_samples = _write_quant_config(quant, src, fmt.name, shapes, work) if quant else (None, None)
+        lite_reads, repairs = _prepared(src, fmt.name, shapes, work) if repair else (src, {})
         params = {
-            "fmk": fmt.fmk, "model": str(src.resolve()), "weight": str(weight.resolve()) if weight else "",
+            "fmk": fmt.fmk, "model": str(lite_reads.resolve()), "weight": str(weight.resolve()) if weight else "",
             "output": str(work / "model"), "save_type": out_fmt.model_type, "suffix": out_fmt.suffix,
             "input_format": INPUT_LAYOUTS.get(input_format, -1),
             "shapes": ";".join(f"{k}:{','.join(map(str, v))}" for k, v in shapes.items()),
@@ -188,11 +244,14 @@ def convert(src: str | Path, dst: str | Path, *, fmk: str | None = None, input_f
         }
         try:
             logs: list[str] = []
-            answer = run_child("convert", params, timeout=timeout, cancel=cancel, log_sink=logs)
+            answer = run_child("converters.lite.convert:convert_in_child", params, state, timeout=timeout,
+                               log_sink=logs)
+        except Cancelled:
+            raise Cancelled(f"conversion of {src.name} cancelled") from None
         except ChildError as exc:
-            if exc.kind in ("cancelled", "timeout"):
+            if exc.kind == "timeout":
                 raise LiteError(f"conversion of {src.name} {str(exc).split(' ', 1)[1]}", exc.log) from None
-            died = str(exc).removeprefix("convert process ")
+            died = str(exc).removeprefix("convert_in_child process ")
             if exc.kind == "crash" and died.startswith("crashed"):  # its own signal (SIGSEGV in Lite's
                 # reader), not a kill from outside: that says something about the file
                 raise lite_failure(f"Lite's converter {died} on {src.name}",
@@ -200,10 +259,68 @@ def convert(src: str | Path, dst: str | Path, *, fmk: str | None = None, input_f
             raise lite_failure(f"Lite could not convert {src.name}", str(exc), exc.log) from None
         produced = Path(answer["produced"])
         produced.chmod(0o644)  # Lite writes its output read-only
+        precision = "int8" if quant else "fp16" if fp16_weights else "fp32"
+        verification = None
+        if verify and calibration_samples is not None:
+            # INT8 is only meant for inputs like its calibration data: random inputs with its mean, spread
+            # and range (uniform over the range would push most values out to where the data never goes),
+            # and two of the samples themselves
+            values = np.concatenate([a.ravel() for inputs in calibration_samples for a in inputs])
+            value_range = value_range or (float(values.min()), float(values.max()))
+            moments = (float(values.mean()), float(values.std()))
+            samples = [*samples, *calibration_samples[:2]]
+        if verify:  # before the move: dst only ever receives an artifact that passed (or was accepted)
+            verification = _verify(src, fmt.name, produced, precision, dst.name, accept_mismatch, state,
+                                   samples=samples, value_range=value_range, explain=explain,
+                                   value_moments=moments if calibration_samples is not None else None,
+                                   convert_options={"input_format": input_format, "input_shapes": shapes})
         produced.replace(dst)  # atomic: same folder tree, same filesystem
-    precision = "int8" if quant else "fp16" if fp16_weights else "fp32"
     return ConvertResult(dst, dst.stat().st_size, time.perf_counter() - started, fmt.name, out_fmt.name,
-                         precision, lite_errors(logs[0] if logs else ""))
+                         precision, lite_errors(logs[0] if logs else ""), verification, repairs)
+
+
+def _prepared(src: Path, fmt_name: str, shapes: Mapping[str, Sequence[int]], work: Path) -> tuple[Path, dict]:
+    """The file Lite should read: an ONNX source goes through converters/prepare.py (fixed input dims,
+    folded static control flow, rewrites around Lite 2.0's defects), written into `work`, never next
+    to the user's file. Other formats go as they are."""
+    if fmt_name != "onnx":
+        return src, {}
+    from converters.prepare import prepare_onnx
+
+    try:
+        return prepare_onnx(src, work, shapes)
+    except ValueError as exc:  # a given shape that does not fit the model
+        raise LiteError(f"{src.name}: {exc}") from None
+    except Exception:  # a graph the rewriting library cannot handle: Lite gets the original, and the
+        return src, {}  # verifier still judges what it makes of it
+
+
+def _verify(src: Path, fmt_name: str, artifact: Path, precision: str, shown: str, accept_mismatch: bool,
+            state: JobState | None, **options) -> Verification:
+    from converters.verify import DEFAULT_RANGE, verify
+
+    options["value_range"] = options["value_range"] or DEFAULT_RANGE
+    result = verify(src, artifact, precision=precision, fmk=fmt_name, state=state, **options)
+    if result.wrong and not accept_mismatch:
+        raise MismatchError(f"Lite converted {src.name}, but {shown} answers differently: {result.summary()}",
+                            result)
+    return result
+
+
+def probe(path: str | Path, timeout: float = 120.0, state: JobState | None = None) -> ProbeResult:
+    """Load a model in a child process and run it once, so a file that crashes Lite cannot take the
+    caller down. A source format (ONNX, TFLite, …) is converted to a temporary .ms first."""
+    path = Path(path)
+    if path.suffix.lower() in {f.suffix for f in LITE_FORMATS}:
+        return probe_lite_file(path, timeout, state)
+    with tempfile.TemporaryDirectory(prefix="edge-studio-probe-") as tmp:
+        converted = convert(path, Path(tmp) / "probe.ms", timeout=timeout, state=state)
+        try:
+            result = probe_lite_file(converted.path, timeout, state)
+        except LiteError as exc:  # name the user's file, not our temporary one
+            raise LiteError(str(exc).replace("probe.ms", f"{path.name} (converted to .ms)"), exc.log) from None
+    result.path, result.converted = path, True
+    return result
 
 
 # Lite's generic status text: its log, not the status, says what went wrong
@@ -231,7 +348,7 @@ def without_call_stack(text: str) -> str:
     return _CALL_STACK.sub("", text).strip()
 
 
-def run_in_child(params: dict) -> dict:
+def convert_in_child(params: dict, state: JobState) -> dict:
     """Inside the converter child: call Lite's converter; nothing else is loaded here."""
     from converters.lite import native
 

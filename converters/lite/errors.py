@@ -29,3 +29,12 @@ def with_lite_text(summary: str, log: str) -> LiteError:
     errors = lite_errors(log)
     text = summary if not errors else summary + "\n" + "\n".join(f"  Lite: {e}" for e in errors)
     return LiteError(text, log)
+
+
+class MismatchError(LiteError):
+    """Lite converted the model, but the artifact answers differently from the source model
+    (verification's verdict WRONG). `verification` holds the numbers and the diverging node."""
+
+    def __init__(self, message: str, verification) -> None:
+        super().__init__(message)
+        self.verification = verification

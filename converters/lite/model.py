@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 import os
 import threading
-from ctypes import byref, c_double, c_size_t, c_void_p
+from ctypes import byref, c_double, c_size_t, c_void_p, string_at
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping, Sequence
@@ -60,6 +60,33 @@ class Profile:
         for op in self.ops:
             totals[op.type] = totals.get(op.type, 0.0) + op.avg_ms
         return dict(sorted(totals.items(), key=lambda kv: -kv[1]))
+
+
+@dataclass(frozen=True)
+class TracedTensor:
+    name: str
+    data: np.ndarray | None  # None: Lite gave the tensor no buffer (or a type the bridge does not map)
+    format: str  # "NCHW"/"NHWC" as Lite reports it for 4-D tensors, else "ND"
+    scale: float | None = None  # int8/uint8 tensors: real = scale * (q - zero_point)
+    zero_point: int = 0
+
+    def real(self) -> np.ndarray | None:
+        """The values as float64 (dequantized when Lite quantized the tensor)."""
+        if self.data is None:
+            return None
+        values = self.data.astype(np.float64)
+        # float tensors of a quantized model carry quant params too, but hold real values already
+        quantized = self.scale is not None and self.data.dtype in (np.int8, np.uint8)
+        return self.scale * (values - self.zero_point) if quantized else values
+
+
+@dataclass(frozen=True)
+class TracedNode:
+    name: str
+    type: str
+    inputs: tuple[str, ...]
+    changed_inputs: tuple[str, ...]  # inputs whose bytes this node changed while it ran
+    outputs: tuple[TracedTensor, ...]
 
 
 def _layout(shape: tuple[int, ...], reported: int) -> str:
@@ -218,6 +245,32 @@ class LiteModel:
         ops = [OpTime(op["name"], op["type"], op["ms"] / runs, op["calls"] // runs, 100.0 * op["ms"] / total)
                for op in data["ops"]]
         return Profile(ops, runs, data["wall_ms"] / runs)
+
+    def trace(self) -> list[TracedNode]:
+        """Every kernel's outputs, in execution order, for one run on the last bound inputs
+        (call predict() first). Each output is copied when its kernel finishes."""
+        with self._lock:
+            handle = self._check_open()
+            text = self._lib.es_model_trace(handle)
+            if text is None:
+                raise LiteError(f"Lite trace failed: {native.last_error(self._lib)}")
+            size = c_size_t()
+            address = self._lib.es_model_trace_data(handle, byref(size))
+            blob = string_at(address, size.value) if size.value else b""
+        nodes = []
+        for node in json.loads(text.decode("utf-8", "replace"))["nodes"]:
+            outputs = []
+            for t in node["outputs"]:
+                dtype, data = DTYPES.get(t["dtype"]), None
+                if dtype is not None and t["offset"] >= 0:
+                    raw = blob[t["offset"]:t["offset"] + t["nbytes"]]
+                    if len(raw) == int(np.prod(t["shape"], dtype=np.int64)) * np.dtype(dtype).itemsize:
+                        data = np.frombuffer(raw, dtype).reshape(t["shape"])
+                fmt = LAYOUTS.get(t["format"], "other") if len(t["shape"]) == 4 else "ND"
+                outputs.append(TracedTensor(t["name"], data, fmt, t.get("scale"), int(t.get("zero_point", 0))))
+            nodes.append(TracedNode(node["name"], node["type"], tuple(node["inputs"]),
+                                    tuple(node["changed_inputs"]), tuple(outputs)))
+        return nodes
 
     # -- lifetime ------------------------------------------------------------------------------
     def _check_open(self) -> int:

@@ -32,6 +32,8 @@ _SIGNATURES = {
         "es_model_time_call": (c_int, [c_void_p, c_int, POINTER(c_void_p), POINTER(c_size_t),
                                        POINTER(c_void_p), POINTER(c_size_t), POINTER(c_double)]),
         "es_model_profile": (c_char_p, [c_void_p, c_int]),
+        "es_model_trace": (c_char_p, [c_void_p]),
+        "es_model_trace_data": (c_void_p, [c_void_p, POINTER(c_size_t)]),
     },
     paths.CONVERTER_SHIM: {
         "es_last_error": (c_char_p, []),

@@ -1,14 +1,15 @@
-"""probe(): load a model in a child process first, so a file that crashes Lite cannot take
-the caller down. Source formats (ONNX, TFLite, …) are converted to a temporary .ms, then probed."""
+"""probe_lite_file(): load a Lite file (.ms, .mindir) in a child process and run it once on zeros, so a
+file that crashes Lite cannot take the caller down. `convert.probe` handles source formats on top."""
 from __future__ import annotations
 
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from converters.formats import LITE_FORMATS, content_problem, lite_format, path_problem
+from converters.formats import content_problem, lite_format, path_problem
 from converters.lite.errors import LiteError, with_lite_text
+from jobs.child import ChildError, run_child
+from jobs.state import JobState
 
 
 @dataclass
@@ -26,35 +27,26 @@ class ProbeResult:
                 "converted": self.converted}
 
 
-def probe(path: str | Path, timeout: float = 120.0) -> ProbeResult:
-    from app.core.child import ChildError, run_child
-
+def probe_lite_file(path: str | Path, timeout: float = 120.0, state: JobState | None = None) -> ProbeResult:
     path = Path(path)
-    if path.suffix.lower() not in {f.suffix for f in LITE_FORMATS}:
-        from converters.lite.convert import convert
-
-        with tempfile.TemporaryDirectory(prefix="edge-studio-probe-") as tmp:
-            converted = convert(path, Path(tmp) / "probe.ms", timeout=timeout)
-            try:
-                result = probe(converted.path, timeout=timeout)
-            except LiteError as exc:  # name the user's file, not our temporary one
-                raise LiteError(str(exc).replace("probe.ms", f"{path.name} (converted to .ms)"),
-                                exc.log) from None
-        result.path, result.converted = path, True
-        return result
     if problem := path_problem(path):
         raise LiteError(f"{path}: {problem}")
-    problem = content_problem(path, lite_format(path).name)
-    if problem:  # not worth a child process: Lite would only say "Load model by meta graph failed"
+    try:
+        fmt = lite_format(path)
+    except ValueError as exc:
+        raise LiteError(str(exc)) from None
+    if problem := content_problem(path, fmt.name):
+        # not worth a child process: Lite would only say "Load model by meta graph failed"
         raise LiteError(f"{path.name}: {problem}")
     try:
-        answer = run_child("probe", {"path": str(path.resolve())}, timeout=timeout)
+        answer = run_child("converters.lite.probe:probe_in_child", {"path": str(path.resolve())}, state,
+                           timeout=timeout)
     except ChildError as exc:
         raise with_lite_text(f"Lite could not load {path.name}: {exc}", exc.log) from None
     return ProbeResult(path, answer["inputs"], answer["outputs"], answer["load_ms"], answer["first_run_ms"], False)
 
 
-def run_in_child(params: dict) -> dict:
+def probe_in_child(params: dict, state: JobState) -> dict:
     """Inside the probe child: load, describe, and run once on zeros."""
     import numpy as np
 

@@ -2,6 +2,7 @@
 // loaded with ctypes. Input buffers are bound, not copied; outputs are copied once
 // into caller-owned buffers. Per-op timing uses Lite's kernel before/after callbacks.
 #include <chrono>
+#include <cstring>
 #include <map>
 #include <memory>
 #include <sstream>
@@ -23,6 +24,8 @@ struct EsModel {
   std::vector<void *> bound;  // caller buffers now set as input data (SetData only on change)
   std::string info;     // JSON description of inputs/outputs, refreshed after resize
   std::string profile;  // JSON result of the last es_model_profile
+  std::string trace;    // JSON index of the last es_model_trace
+  std::vector<char> trace_data;  // the tensors it copied, at the offsets the index names
 };
 
 static std::string json_escape(const std::string &s) {
@@ -259,4 +262,86 @@ ES_EXPORT const char *es_model_profile(void *handle, int runs) {
     m->profile = os.str();
     return m->profile.c_str();
   });
+}
+
+static const void *tensor_bytes(const MSTensor &t) {
+  // Data(), not MutableData(): MutableData() allocates a tensor that has no buffer yet.
+  auto data = t.Data();
+  return t.DataSize() ? data.get() : nullptr;
+}
+
+static void describe_traced(std::ostringstream &os, const MSTensor &t, long offset) {
+  os << "{\"name\":\"" << json_escape(t.Name()) << "\",\"shape\":[";
+  const auto &shape = t.Shape();
+  for (size_t d = 0; d < shape.size(); ++d) os << (d ? "," : "") << shape[d];
+  os << "],\"dtype\":" << static_cast<int>(t.DataType()) << ",\"format\":" << static_cast<int>(t.format())
+     << ",\"offset\":" << offset << ",\"nbytes\":" << (offset < 0 ? 0 : t.DataSize());
+  auto quant = t.QuantParams();
+  if (!quant.empty()) os << ",\"scale\":" << quant[0].scale << ",\"zero_point\":" << quant[0].zero_point;
+  os << '}';
+}
+
+// One prediction on the inputs bound by the last es_model_predict, with kernel callbacks that
+// copy every node's outputs (so a later in-place write cannot change what was recorded) and
+// notice a node that changed one of its own inputs while it ran. Returns the JSON index
+// {"nodes":[{"name","type","inputs":[names],"changed_inputs":[names],"outputs":[{name,shape,dtype,
+// format,offset,nbytes[,scale,zero_point]}]}]} in execution order; es_model_trace_data gives the bytes.
+ES_EXPORT const char *es_model_trace(void *handle) {
+  return es::guarded<const char *>(nullptr, [&]() -> const char * {
+    auto *m = static_cast<EsModel *>(handle);
+    m->trace_data.clear();
+    std::vector<std::vector<char>> before_inputs;  // the current node's inputs as they were before it ran
+    std::ostringstream os;
+    os << "{\"nodes\":[";
+    bool first = true;
+    mindspore::MSKernelCallBack before = [&](const std::vector<MSTensor> &inputs, const std::vector<MSTensor> &,
+                                             const mindspore::MSCallBackParam &) {
+      before_inputs.assign(inputs.size(), {});
+      for (size_t i = 0; i < inputs.size(); ++i) {
+        const char *data = static_cast<const char *>(tensor_bytes(inputs[i]));
+        if (data) before_inputs[i].assign(data, data + inputs[i].DataSize());
+      }
+      return true;
+    };
+    mindspore::MSKernelCallBack after = [&](const std::vector<MSTensor> &inputs, const std::vector<MSTensor> &outputs,
+                                            const mindspore::MSCallBackParam &p) {
+      os << (first ? "" : ",") << "{\"name\":\"" << json_escape(p.node_name) << "\",\"type\":\""
+         << json_escape(p.node_type) << "\",\"inputs\":[";
+      first = false;
+      for (size_t i = 0; i < inputs.size(); ++i) os << (i ? "," : "") << '"' << json_escape(inputs[i].Name()) << '"';
+      os << "],\"changed_inputs\":[";
+      bool any = false;
+      for (size_t i = 0; i < inputs.size() && i < before_inputs.size(); ++i) {
+        const void *now = tensor_bytes(inputs[i]);
+        const auto &was = before_inputs[i];
+        if (now && was.size() == inputs[i].DataSize() && std::memcmp(now, was.data(), was.size()) != 0) {
+          os << (any ? "," : "") << '"' << json_escape(inputs[i].Name()) << '"';
+          any = true;
+        }
+      }
+      os << "],\"outputs\":[";
+      for (size_t i = 0; i < outputs.size(); ++i) {
+        const char *data = static_cast<const char *>(tensor_bytes(outputs[i]));
+        long offset = -1;
+        if (data) {
+          offset = static_cast<long>(m->trace_data.size());
+          m->trace_data.insert(m->trace_data.end(), data, data + outputs[i].DataSize());
+        }
+        os << (i ? "," : "");
+        describe_traced(os, outputs[i], offset);
+      }
+      os << "]}";
+      return true;
+    };
+    if (run_once(m, before, after) != 0) return nullptr;
+    os << "]}";
+    m->trace = os.str();
+    return m->trace.c_str();
+  });
+}
+
+ES_EXPORT const void *es_model_trace_data(void *handle, size_t *size) {
+  auto *m = static_cast<EsModel *>(handle);
+  *size = m->trace_data.size();
+  return m->trace_data.data();
 }

@@ -185,7 +185,6 @@ def _one_node(path: Path, dims: list, *, domain: str = "", op: str = "Relu", ops
 def _short_initializer(path: Path) -> Path:
     """An initializer that declares 12×1×5×5 floats (1,200 bytes) but carries 10 bytes."""
     import onnx
-
     import onnx_models
 
     onnx_models.gap_net(path)
@@ -200,7 +199,6 @@ def _short_initializer(path: Path) -> Path:
 def _missing_external_data(path: Path) -> Path:
     """Weights stored as ONNX external data in a file that is not there."""
     import onnx
-
     import onnx_models
 
     onnx_models.gap_net(path)

@@ -3,14 +3,22 @@ into a folder dataset, see thumbnails, then train on it."""
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 from PySide6.QtCore import QSize, QTimer, Signal
 from PySide6.QtGui import QIcon
-from PySide6.QtWidgets import (QComboBox, QGroupBox, QHBoxLayout, QLabel, QLineEdit, QListWidget, QListWidgetItem,
-                               QPushButton, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QComboBox,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QVBoxLayout,
+)
 
-from app.core.capture import CaptureSession, class_folder_name
+from app.core.live.capture import CaptureSession, class_folder_name
 from app.gui.dialogs import show_error
 from app.gui.live_view import FrameView, to_pixmap
 from app.gui.state import workspace

@@ -8,29 +8,46 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QBrush, QColor
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QGridLayout, QGroupBox, QHBoxLayout, QLabel,
-                               QPlainTextEdit, QProgressBar, QPushButton, QTableWidget, QTableWidgetItem,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QFileDialog,
+    QGridLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QPlainTextEdit,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
 
-from app.core.deploy import deploy_in_child
-from app.gui.dialogs import show_job_error
+from app.core.models import device_parity
+from app.core.models.deploy import deploy_in_child
+from app.gui.job_controls import JobControls, error_details
 from app.gui.state import AppState, workspace
 from app.gui.workers import JobRunner
+from converters.lite.convert import QUANT_METHODS
 from converters.targets import TARGETS
+from jobs.state import JobState
 
-COLUMNS = ("target", "runtime", "precision", "size", "× FP32 .ms", "top-1", "Δ top-1", "cosine vs FP32", "build s")
+COLUMNS = ("target", "runtime", "precision", "size", "× FP32 .ms", "top-1", "Δ top-1", "cosine vs FP32", "build s",
+           "vs source", device_parity.COLUMN)
+VERDICT_COLUMN = COLUMNS.index("vs source")
+ARM64_COLUMN = COLUMNS.index(device_parity.COLUMN)
+# converters.verify's verdicts: a wrong file is red, never a plain row
+VERDICT_COLOURS = {"matches": "#e3f6e3", "close": "#fff4cc", "WRONG": "#f8c9c6", "unverified": "#eeeeee"}
 
 
-def _deploy_job(model: Path, out: Path, tiers: tuple, calibration: str | None, method: str, progress, emit, cancel):
-    return deploy_in_child(model, out, tiers=tiers, calibration=calibration, calibration_method=method,
-                           progress=progress, cancel=cancel)
+def _deploy_job(state: JobState, model: Path, out: Path, tiers: tuple, calibration: str | None, method: str):
+    return deploy_in_child(model, out, tiers=tiers, calibration=calibration, calibration_method=method, state=state)
 
 
 class ConvertPage(QWidget):
     def __init__(self, state: AppState, runner: JobRunner) -> None:
         super().__init__()
         self.state, self.runner = state, runner
-        self.job = None
         layout = QVBoxLayout(self)
         targets_box = QGroupBox("Targets (from the converters table)")
         grid = QGridLayout(targets_box)
@@ -53,22 +70,18 @@ class ConvertPage(QWidget):
         self.calibration.addItem("Calibrate INT8 on the training split", None)
         self.calibration.addItem("Calibrate on a folder…", "folder")
         self.method = QComboBox()
-        self.method.addItems(["MAX_MIN", "KL", "REMOVAL_OUTLIER"])
-        self.build_button = QPushButton("Build all")
-        self.build_button.setObjectName("buildAll")
-        self.cancel_button = QPushButton("Cancel")
-        self.cancel_button.setEnabled(False)
-        for widget in (QLabel("Calibration"), self.calibration, QLabel("Method"), self.method, self.build_button,
-                       self.cancel_button):
+        self.method.addItems(QUANT_METHODS)
+        for widget in (QLabel("Calibration"), self.calibration, QLabel("Method"), self.method):
             options.addWidget(widget)
+        options.addStretch(1)
         layout.addLayout(options)
-        self.progress = QProgressBar()
-        self.progress.setRange(0, 1000)
-        self.stage = QLabel("")
-        layout.addWidget(self.progress)
-        layout.addWidget(self.stage)
+        self.controls = JobControls(runner, "Build all", error_title="Conversion failed", object_name="buildAll")
+        self.build_button, self.cancel_button = self.controls.start_button, self.controls.cancel_button
+        self.progress, self.stage = self.controls.progress, self.controls.status
+        layout.addWidget(self.controls)
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setHorizontalHeaderLabels(COLUMNS)
+        self.table.horizontalHeaderItem(ARM64_COLUMN).setToolTip(device_parity.COLUMN_TIP)
         self.table.verticalHeader().setVisible(False)
         layout.addWidget(self.table, 2)
         self.details = QPlainTextEdit()
@@ -77,7 +90,6 @@ class ConvertPage(QWidget):
         self.details.setMaximumHeight(120)
         layout.addWidget(self.details)
         self.build_button.clicked.connect(self.build)
-        self.cancel_button.clicked.connect(lambda: self.job and self.job.cancel())
 
     def build(self, calibration_folder: str | None = None) -> None:
         calibration = None
@@ -91,29 +103,23 @@ class ConvertPage(QWidget):
         self.chosen = set(chosen)
         self.table.setRowCount(0)
         self.details.clear()
-        self.progress.setValue(0)
-        self.build_button.setEnabled(False)
-        self.cancel_button.setEnabled(True)
-        self.job = self.runner.start(_deploy_job, model=self.state.model_onnx, out=out, tiers=tiers,
-                                     calibration=calibration, method=self.method.currentText(),
-                                     on_progress=self.on_progress, on_done=lambda s: self.done(out, s),
-                                     on_error=self.failed)
-
-    def on_progress(self, fraction: float, message: str) -> None:
-        self.progress.setValue(int(fraction * 1000))
-        self.stage.setText(message)
+        self.controls.run(_deploy_job, model=self.state.model_onnx, out=out, tiers=tiers, calibration=calibration,
+                          method=self.method.currentText(), on_done=lambda s: self.done(out, s), on_error=self.failed)
 
     def done(self, out: Path, summary: dict) -> None:
-        self._idle()
         self.stage.setText(f"built {len(summary['targets']) - 1} artifacts in {summary['seconds']:.1f} s → {out}")
         rows = [(name, r) for name, r in summary["targets"].items() if name == "reference" or name in self.chosen]
-        self.table.setRowCount(len(rows))
+        failed = summary.get("failed", {})
+        self.table.setRowCount(len(rows) + len(failed))
         for row, (name, r) in enumerate(rows):
             delta = r.get("top1_delta_vs_fp32")
             values = (name, r["runtime"], r.get("precision", "fp32"), f"{r['size_bytes'] / 1024:.1f} KiB",
                       f"{r['size_vs_fp32_ms']:.3f}" if "size_vs_fp32_ms" in r else "",
                       f"{r['top1'] * 100:.2f} %", f"{delta * 100:+.2f}" if delta is not None else "",
-                      ", ".join(f"{c:.5f}" for c in r.get("cosine_vs_fp32", [])), f"{r.get('build_seconds', 0):.2f}")
+                      ", ".join(f"{c:.5f}" for c in r.get("cosine_vs_fp32", [])), f"{r.get('build_seconds', 0):.2f}",
+                      r.get("verification", {}).get("verdict", ""))
+            arm_text, arm_tip = device_parity.cell(summary.get("arm64"), name)
+            values += (arm_text,)
             for col, value in enumerate(values):
                 item = QTableWidgetItem(value)
                 item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsEditable)
@@ -121,17 +127,34 @@ class ConvertPage(QWidget):
                     item.setBackground(QBrush(QColor("#fde2e1")))  # lost accuracy: highlight
                 if col == 4 and r.get("size_vs_fp32_ms", 1) < 0.9:
                     item.setBackground(QBrush(QColor("#e3f6e3")))  # smaller: highlight
+                if col == ARM64_COLUMN:
+                    item.setToolTip(arm_tip)
+                    if value in ("✓", "✗"):
+                        item.setBackground(QBrush(QColor("#e3f6e3" if value == "✓" else "#f8c9c6")))
+                if col == VERDICT_COLUMN and value in VERDICT_COLOURS:
+                    item.setBackground(QBrush(QColor(VERDICT_COLOURS[value])))
+                    item.setToolTip(r["verification"]["summary"])
                 self.table.setItem(row, col, item)
+        for row, (name, failure) in enumerate(failed.items(), start=len(rows)):
+            self._failed_row(row, name, failure)
         self.table.resizeColumnsToContents()
+        if failed:  # the numbers and the first diverging op, where people read Lite's messages
+            self.details.setPlainText("\n\n".join(f"{name} not built: {f['error']}" for name, f in failed.items()))
         self.state.set_package(out)
 
-    def failed(self, message: str, details: str) -> None:
-        self._idle()
-        self.stage.setText(message.splitlines()[0])
-        self.details.setPlainText(message + ("\n\n" + details if details else ""))
-        show_job_error(self, "Conversion failed", message, details)
+    def _failed_row(self, row: int, name: str, failure: dict) -> None:
+        """A target whose Lite file answers differently from the source: a red row with the verdict."""
+        check = failure["verification"]
+        worst = min(check["outputs"], key=lambda o: o["cosine"], default=None)
+        values = {0: name, 1: "lite", 2: failure["precision"], 3: "not built",
+                  VERDICT_COLUMN: f"{check['verdict']} · cosine {worst['cosine']:.4f}" if worst else check["verdict"]}
+        for col in range(len(COLUMNS)):
+            item = QTableWidgetItem(values.get(col, ""))
+            item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsEditable)
+            item.setBackground(QBrush(QColor(VERDICT_COLOURS["WRONG"])))
+            item.setToolTip(failure["error"])
+            self.table.setItem(row, col, item)
 
-    def _idle(self) -> None:
-        self.job = None
-        self.build_button.setEnabled(True)
-        self.cancel_button.setEnabled(False)
+    def failed(self, exc: Exception) -> None:
+        details = error_details(exc)
+        self.details.setPlainText(str(exc) + ("\n\n" + details if details else ""))

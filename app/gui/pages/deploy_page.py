@@ -2,13 +2,24 @@
 from __future__ import annotations
 
 import shutil
+import tempfile
 from pathlib import Path
 
 from PySide6.QtCore import QUrl
 from PySide6.QtGui import QDesktopServices
-from PySide6.QtWidgets import (QFileDialog, QHBoxLayout, QLabel, QLineEdit, QPushButton, QTextBrowser,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QMessageBox,
+    QPushButton,
+    QTextBrowser,
+    QVBoxLayout,
+    QWidget,
+)
 
+from app.core.files import FolderInUse, check_target_folder, publish_dir
 from app.gui.dialogs import show_error
 from app.gui.state import AppState
 
@@ -21,7 +32,7 @@ class DeployPage(QWidget):
         self.info = QLabel("Build the targets on the Convert page first.")
         layout.addWidget(self.info)
         row = QHBoxLayout()
-        self.destination = QLineEdit(str(Path.home() / "edge-studio-package"))
+        self.destination = QLineEdit(str(_new_folder(Path.home() / "edge-studio-package")))
         browse = QPushButton("Browse…")
         self.write_button = QPushButton("Write package")
         self.write_button.setEnabled(False)
@@ -48,17 +59,46 @@ class DeployPage(QWidget):
         if folder:
             self.destination.setText(folder)
 
-    def write(self) -> None:
-        source, target = self.state.package_dir, Path(self.destination.text())
+    def write(self, confirm=None) -> bool:
+        """Copy the built package into the destination. A folder that is not empty is used only after the
+        user agrees, and even then only files Edge Studio wrote there are replaced (never the user's)."""
+        source, target = self.state.package_dir, Path(self.destination.text()).expanduser()
+        confirm = confirm or self._ask_to_replace
+        force = False
         try:
-            staged = target.with_name(f".{target.name}.writing")
-            shutil.rmtree(staged, ignore_errors=True)
-            shutil.copytree(source, staged)
-            if target.exists():
-                shutil.rmtree(target)
-            staged.rename(target)
-        except OSError as exc:
+            check_target_folder(target, [], force=False)
+        except FolderInUse:
+            if not confirm(target):
+                return False
+            force = True
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            staged = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name[:32]}.writing-"))
+            try:
+                shutil.copytree(source, staged, dirs_exist_ok=True)
+                publish_dir(staged, target, force=force)
+            finally:
+                shutil.rmtree(staged, ignore_errors=True)
+        except (OSError, FolderInUse) as exc:
             show_error(self, "Could not write the package", str(exc))
-            return
+            return False
         self.info.setText(f"Package written to {target} (cloud/, edge/, device/)")
         self.open_button.setEnabled(True)
+        return True
+
+    def _ask_to_replace(self, target: Path) -> bool:
+        answer = QMessageBox.question(
+            self, "Folder is not empty",
+            f"{target} already holds files.\n\nWrite the package there? Only files Edge Studio wrote there "
+            "before are replaced; your other files are never touched.",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.No)
+        return answer == QMessageBox.StandardButton.Yes
+
+
+def _new_folder(path: Path) -> Path:
+    """`path`, or path-2, path-3 … : the first that does not exist yet (a default never points at user files)."""
+    candidate, n = path, 1
+    while candidate.exists():
+        n += 1
+        candidate = path.with_name(f"{path.name}-{n}")
+    return candidate

@@ -1,28 +1,60 @@
 """Live page: camera picker (what OpenCV finds; synthetic/video/folder fallback), the live view with
-overlay (labels/boxes, FPS, per-stage ms), and a side-by-side mode (e.g. FP32 | INT8 on the same frames)."""
+overlay (labels, boxes, masks, landmarks; FPS, per-stage ms), and a side-by-side mode (e.g. FP32 | INT8
+on the same frames) with the per-kind agreement of the two. "Model file…" imports a model: the
+import dialog declares its kind, labels, thresholds and preprocessing in its sidecar."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import (QComboBox, QFileDialog, QHBoxLayout, QLabel, QPushButton, QSpinBox, QVBoxLayout,
-                               QWidget)
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
 
-from app.core.sources import Source
-from app.gui.dialogs import show_error
-from app.gui.live_view import FrameView, close_pipeline, load_lite_runtime, new_workdir, start_pipeline
+from app.core.live.sidecar import ModelDescription, save_description
+from app.core.live.sources import Source
+from app.gui.dialogs import show_job_error
+from app.gui.model_import_dialog import ModelImportDialog
+from app.gui.live_view import (
+    FrameView,
+    close_pipeline,
+    load_lite_runtime,
+    new_workdir,
+    start_pipeline,
+)
 from app.gui.settings import Settings
 from app.gui.state import AppState
 from app.gui.workers import JobRunner
 
-MODELS = {"Digits · Lite FP32 (edge)": "digits", "Digits · Lite INT8 (device)": "digits-int8",
-          "Faces · Lite FP32 (BlazeFace)": "face", "Faces · Lite INT8 (slow on x86)": "face-int8"}
+from sample_models import SAMPLES
+
+MODELS = {sample.label: name for name, sample in SAMPLES.items()}
+SCENES = {"synthetic": "Synthetic digits", "synthetic:face": "Synthetic face", "synthetic:objects": "Synthetic objects",
+          "synthetic:person": "Synthetic person", "synthetic:hand": "Synthetic hand"}
 
 
-def _find_cameras(progress, emit, cancel):
+def _find_cameras(state):
     from app.core.doctor import list_cameras
 
     return list_cameras()
+
+
+def _figure(entry: dict, key: str = "rate") -> str:
+    """The per-kind figure as the Live page shows it: 98.0 % (top-1, boxes, mask IoU), or keypoints' pixels."""
+    text = f"{entry[key] * 100:.1f} %" if entry.get(key) is not None else "–"
+    if "mean_px" in entry:
+        text = f"{entry['mean_px']:.1f} px (PCK {text})"
+    elif "metric" in entry and key == "rate":
+        text = f"{entry['metric'].split(' (')[0]} {text}"
+    return text
 
 
 class LivePage(QWidget):
@@ -38,8 +70,8 @@ class LivePage(QWidget):
         layout = QVBoxLayout(self)
         controls = QHBoxLayout()
         self.source = QComboBox()
-        self.source.addItem("Synthetic digits", "synthetic")
-        self.source.addItem("Synthetic face", "synthetic:face")
+        for spec, label in SCENES.items():
+            self.source.addItem(label, spec)
         self.source.addItem("Video file…", "file")
         self.source.addItem("Image folder…", "folder")
         self.model_a = QComboBox()
@@ -56,8 +88,11 @@ class LivePage(QWidget):
         self.start_button.setObjectName("liveStart")
         self.stop_button = QPushButton("Stop")
         self.stop_button.setEnabled(False)
+        self.import_button = QPushButton("Model file…")
+        self.import_button.setToolTip("Import a model file: say what kind it is (detector, mask, landmarks…)")
+        self.import_button.clicked.connect(lambda: self.import_model())
         for widget in (QLabel("Source"), self.source, QLabel("Model"), self.model_a, QLabel("beside"), self.model_b,
-                       QLabel("threads"), self.threads, self.start_button, self.stop_button):
+                       self.import_button, QLabel("threads"), self.threads, self.start_button, self.stop_button):
             controls.addWidget(widget)
         controls.addStretch(1)
         layout.addLayout(controls)
@@ -78,8 +113,9 @@ class LivePage(QWidget):
         self.start_button.clicked.connect(lambda: self.start())
         self.stop_button.clicked.connect(self.stop)
         self._restore_choices()
+        self.model_a.currentIndexChanged.connect(self._match_scene)
         state.package_changed.connect(self.add_package_models)
-        self.runner.start(_find_cameras, on_done=self.add_cameras, on_error=lambda m, d: self.add_cameras([]))
+        self.runner.start(_find_cameras, on_done=self.add_cameras, on_error=lambda exc: self.add_cameras([]))
 
     def add_package_models(self, folder: Path) -> None:
         """The built package's Lite files become choices too (e.g. your model FP32 | INT8)."""
@@ -89,6 +125,40 @@ class LivePage(QWidget):
             if path.is_file():
                 for combo in (self.model_a, self.model_b):
                     combo.addItem(f"{folder.name[:24]} · {label}", str(path))
+
+    def import_model(self, path: str | Path | None = None, description: ModelDescription | None = None) -> bool:
+        """A model file as a choice of its own, once it is declared what it is: by the import dialog, or
+        by `description` (written as its sidecar without asking)."""
+        if path is None:
+            path = QFileDialog.getOpenFileName(self, "Model file", "", "Models (*.onnx *.ms *.mindir *.tflite)")[0]
+            if not path:
+                return False
+        if description is None:
+            dialog = ModelImportDialog(path, self)
+            if not dialog.exec():
+                return False
+            description = dialog.description()
+        else:
+            save_description(path, description)
+        label = f"{Path(path).name} · {description.kind}"
+        for combo in (self.model_a, self.model_b):
+            index = combo.findData(str(path))
+            if index < 0:
+                combo.addItem(label, str(path))
+            else:
+                combo.setItemText(index, label)
+        self.model_a.setCurrentIndex(self.model_a.findData(str(path)))
+        return True
+
+    def _match_scene(self) -> None:
+        """A sample made for a synthetic scene shows it, when a synthetic scene is the source."""
+        sample = SAMPLES.get(self.model_a.currentData() or "")
+        if sample is None or not sample.scene or not str(self.source.currentData()).startswith("synthetic"):
+            return
+        spec = "synthetic" if sample.scene == "digits" else f"synthetic:{sample.scene}"
+        index = self.source.findData(spec)
+        if index >= 0:
+            self.source.setCurrentIndex(index)
 
     def add_cameras(self, cameras: list) -> None:
         for cam in reversed(cameras):
@@ -106,7 +176,24 @@ class LivePage(QWidget):
         else:
             self._autostart = True
 
+    def _add_path_source(self, path: str) -> None:
+        """A chosen video file or image folder as a choice of its own, selected."""
+        index = self.source.findData(path)
+        if index < 0:
+            kind = "Folder" if Path(path).is_dir() else "Video"
+            self.source.addItem(f"{kind}: {Path(path).name}", path)
+            index = self.source.count() - 1
+        self.source.setCurrentIndex(index)
+
     def _restore_choices(self) -> None:
+        remembered = self.settings.get("camera")
+        if remembered and remembered not in ("file", "folder") and os.sep in str(remembered):
+            if Path(remembered).exists():
+                self._add_path_source(remembered)  # the file itself reopens; no dialog at start-up
+            else:
+                self.settings.set("camera", "synthetic")  # gone: fall back quietly
+        elif remembered in ("file", "folder"):
+            self.settings.set("camera", "synthetic")  # an old setting that would open a dialog at every start
         for combo, key in ((self.source, "camera"), (self.model_a, "live_model_a"), (self.model_b, "live_model_b")):
             index = combo.findData(self.settings.get(key, combo.currentData()))
             if index >= 0:
@@ -123,6 +210,7 @@ class LivePage(QWidget):
             if not chosen:
                 return
             source = chosen
+            self._add_path_source(chosen)  # remembered as the file itself: no dialog at the next start
         self.stop()
         names = [self.model_a.currentData()] + ([self.model_b.currentData()] if self.model_b.currentData() else [])
         threads = [self.threads.value()] + [1] * (len(names) - 1)  # the device tier gets one core
@@ -145,10 +233,10 @@ class LivePage(QWidget):
         self.show_events()  # e.g. the camera could not be opened and the synthetic source stands in
         self.timer.start()
 
-    def failed(self, message: str, details: str) -> None:
+    def failed(self, exc: Exception) -> None:
         self.start_button.setEnabled(True)
-        self.message.setText(message.splitlines()[0])
-        show_error(self, "Live view could not start", message, details)
+        self.message.setText(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+        show_job_error(self, "Live view could not start", exc)
 
     def show_events(self) -> None:
         """The newest pipeline event (stalled, reopened, fallback, black, failed, …) on the message line."""
@@ -170,12 +258,17 @@ class LivePage(QWidget):
             self.stats.setText(self._stats_text())
 
     def _stats_text(self) -> str:
+        stats = self.pipeline.stats()
         lines = []
-        for entry in self.pipeline.stats().models:
+        for entry in stats.models:
             ms = entry["ms"]
-            lines.append(f"{entry['name']:<12} {entry['runtime']:<12} {entry['fps'] or 0:6.1f} FPS  "
+            truth = f"  vs truth: {_figure(entry['vs_truth'])}" if "vs_truth" in entry else ""
+            lines.append(f"{entry['name'][:16]:<16} {entry['runtime']:<12} {entry['fps'] or 0:6.1f} FPS  "
                          f"inference p50 {ms['inference']['p50'] or 0:6.2f} ms  latency p99 {ms['latency']['p99'] or 0:6.2f} ms"
-                         f"  dropped {entry['dropped']}" + (f"  ERROR {entry['error']}" if entry["error"] else ""))
+                         f"  dropped {entry['dropped']}{truth}" + (f"  ERROR {entry['error']}" if entry["error"] else ""))
+        for pair in stats.agreement:
+            lines.append(f"{' vs '.join(pair['models'])}: {pair['metric']} {_figure(pair, 'agreement')} "
+                         f"on {pair['shared_frames']} shared frames")
         return "\n".join(lines)
 
     def stop(self) -> None:

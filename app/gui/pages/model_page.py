@@ -6,33 +6,43 @@ import time
 from pathlib import Path
 
 import pyqtgraph as pg
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (QComboBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel,
-                               QProgressBar, QPushButton, QSpinBox, QTextBrowser, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFileDialog,
+    QFormLayout,
+    QGroupBox,
+    QLabel,
+    QPushButton,
+    QSpinBox,
+    QTextBrowser,
+    QVBoxLayout,
+    QWidget,
+)
 
-from app.core.model_card import make_card
-from app.core.training import TrainConfig, train
-from converters.targets import MINDSPORE_MISSING, mindspore_available
-from app.gui.dialogs import show_error, show_job_error
+from app.core.models.card import make_card
+from app.core.models.training import TrainConfig, train
+from app.gui.dialogs import show_error
+from app.gui.job_controls import JobControls, error_details
 from app.gui.pages.capture_panel import CapturePanel
 from app.gui.state import AppState, workspace
 from app.gui.workers import JobRunner
+from converters.targets import MINDSPORE_MISSING, mindspore_available
+from jobs.state import JobState
 
 
-def _train_job(config: TrainConfig, out: Path, progress, emit, cancel):
-    return train(config, out, on_event=emit, cancel=cancel)
+def _train_job(state: JobState, config: TrainConfig, out: Path):
+    return train(config, out, state)
 
 
-def _card_job(path: Path, progress, emit, cancel):
-    progress(0.1, f"probing {path.name} in a child process")
-    return make_card(path, cancel=cancel)
+def _card_job(state: JobState, path: Path):
+    state.set_progress(0.1, f"probing {path.name} in a child process")
+    return make_card(path, state=state)
 
 
 class ModelPage(QWidget):
     def __init__(self, state: AppState, runner: JobRunner) -> None:
         super().__init__()
         self.state, self.runner = state, runner
-        self.train_job = None
         self.setAcceptDrops(True)
         layout = QVBoxLayout(self)
         self.current = QLabel()
@@ -47,18 +57,12 @@ class ModelPage(QWidget):
         self.epochs = QSpinBox()
         self.epochs.setRange(1, 200)
         self.epochs.setValue(10)
-        buttons = QHBoxLayout()
-        self.train_button = QPushButton("Train")
-        self.cancel_button = QPushButton("Cancel")
-        self.cancel_button.setEnabled(False)
-        buttons.addWidget(self.train_button)
-        buttons.addWidget(self.cancel_button)
-        self.progress = QProgressBar()
-        self.eta = QLabel("")
+        self.training = JobControls(runner, "Train", error_title="Training failed", object_name="train")
+        self.train_button, self.cancel_button = self.training.start_button, self.training.cancel_button
+        self.progress, self.eta = self.training.progress, self.training.status
         form.addRow("Dataset", self.dataset)
         form.addRow("Epochs", self.epochs)
-        form.addRow(buttons)
-        form.addRow(self.progress)
+        form.addRow(self.training)
         if not mindspore_available():  # the lean package: say so up front, not after a click
             self.train_button.setEnabled(False)
             self.train_button.setToolTip(MINDSPORE_MISSING)
@@ -66,7 +70,6 @@ class ModelPage(QWidget):
             missing.setWordWrap(True)
             missing.setStyleSheet("color: #a33;")
             form.addRow(missing)
-        form.addRow(self.eta)
         self.curves = pg.PlotWidget(background="w")
         self.curves.setMinimumHeight(160)
         self.curves.setMaximumHeight(260)
@@ -91,7 +94,6 @@ class ModelPage(QWidget):
         layout.addWidget(import_box, 2)
 
         self.train_button.clicked.connect(self.start_training)
-        self.cancel_button.clicked.connect(self.cancel_training)
         self.import_button.clicked.connect(self.choose_import)
         state.model_changed.connect(self.show_model)
         self.show_model(state.model_dir)
@@ -114,16 +116,10 @@ class ModelPage(QWidget):
         self.started = time.monotonic()
         self.loss_curve.setData([], [])
         self.acc_curve.setData([], [])
-        self.progress.setRange(0, 1000)
-        self.progress.setValue(0)
-        self.train_button.setEnabled(False)
-        self.cancel_button.setEnabled(True)
-        self.eta.setText("starting MindSpore…")
         self.train_out = out
-        # Callbacks are bound methods, never lambdas: Qt runs a slot of this widget in the GUI thread,
-        # but a lambda in the worker thread that emitted the signal (widgets there crash the app).
-        self.train_job = self.runner.start(_train_job, config=config, out=out, on_event=self.on_train_event,
-                                           on_done=self.training_finished, on_error=self.training_failed)
+        self.training.run(_train_job, config=config, out=out, on_event=self.on_train_event,
+                          on_done=self.training_finished)
+        self.eta.setText("starting MindSpore…")
 
     def train_on_folder(self, folder: str) -> None:
         self.dataset.setCurrentIndex(self.dataset.findData("folder"))
@@ -147,29 +143,13 @@ class ModelPage(QWidget):
             self.loss_curve.setData(xs, [h[1] for h in self.history])
             self.acc_curve.setData(xs, [h[2] for h in self.history])
 
-    def cancel_training(self) -> None:
-        if self.train_job is not None:
-            self.train_job.cancel()
-            self.eta.setText("cancelling…")
-
     def training_finished(self, metrics: dict) -> None:
         self.training_done(self.train_out, metrics)
 
     def training_done(self, out: Path, metrics: dict) -> None:
-        self._training_idle()
         self.progress.setValue(1000)
         self.eta.setText(f"val top-1 {metrics['val_top1'] * 100:.2f} % in {metrics['train_seconds']:.1f} s")
         self.state.set_model(out)
-
-    def training_failed(self, message: str, details: str) -> None:
-        self._training_idle()
-        self.eta.setText(message)
-        show_job_error(self, "Training failed", message, details)
-
-    def _training_idle(self) -> None:
-        self.train_job = None
-        self.train_button.setEnabled(True)
-        self.cancel_button.setEnabled(False)
 
     # -- import ------------------------------------------------------------------------------
     def choose_import(self) -> None:
@@ -183,9 +163,9 @@ class ModelPage(QWidget):
         # Bound methods, not lambdas: see start_training.
         self.runner.start(_card_job, path=path, on_done=self.show_card, on_error=self.import_failed)
 
-    def import_failed(self, message: str, details: str) -> None:
-        self.card_view.setPlainText(message)
-        show_error(self, "Import failed", message, details)
+    def import_failed(self, exc: Exception) -> None:
+        self.card_view.setPlainText(str(exc))
+        show_error(self, "Import failed", str(exc), error_details(exc))
 
     def show_card(self, card) -> None:
         self.last_card = card

@@ -6,24 +6,52 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import platformdirs
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, QTimer
-from PySide6.QtWidgets import (QCheckBox, QFileDialog, QGridLayout, QHBoxLayout, QLabel, QProgressBar,
-                               QPushButton, QSpinBox, QTableWidget, QTableWidgetItem, QTextBrowser, QVBoxLayout,
-                               QWidget)
+from PySide6.QtCore import Qt, QTimer, QUrl
+from PySide6.QtGui import QDesktopServices
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QGridLayout,
+    QInputDialog,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSpinBox,
+    QTableWidget,
+    QTableWidgetItem,
+    QTextBrowser,
+    QVBoxLayout,
+    QWidget,
+)
 
-from app.core.compare_job import compare_in_child
-from app.core.report import write_all
-from app.gui.dialogs import show_error, show_job_error
+from app.core.files import FolderInUse
+from app.core.measure.compare import compare_in_child
+from app.core.measure.report import write_all
+from app.core.models import device_parity
+from app.gui.dialogs import show_error
+from app.gui.job_controls import JobControls
 from app.gui.state import AppState
 from app.gui.workers import JobRunner
+from converters.targets import TIER_COLOURS as TIER_COLORS
+from jobs.state import JobState
 
-TIER_COLORS = {"cloud": "#4e79a7", "edge": "#59a14f", "device": "#e15759"}
-COLUMNS = ("variant", "tier", "precision", "threads", "p50 ms", "p99 ms", "per s", "size KiB", "peak RSS MB", "top-1")
+COLUMNS = ("variant", "tier", "precision", "threads", "p50 ms", "p99 ms", "per s", "size KiB", "peak RSS MB", "top-1",
+           device_parity.COLUMN)
+ARM64_COLUMN = COLUMNS.index(device_parity.COLUMN)
+# What a device-tier row timed on this PC means (Lite 2.0's x86 INT8 kernels are its slow path).
+X86_DEVICE_TIP = ("measured on this x86 PC, not on a device: Lite 2.0's x86 INT8 kernels are much slower than its "
+                  "FP32 ones; ARM boards run INT8 on their optimized path. Time a board with 'Time on a board…'.")
 
 
-def _compare_job(package: Path, wan_delay_ms: float, progress, emit, cancel):
-    return compare_in_child(package, wan_delay_ms=wan_delay_ms, progress=progress, cancel=cancel)
+def _remote_job(state: JobState, remote: str, package: Path):
+    from app.core.measure.remote_bench import remote_bench
+
+    return remote_bench(remote, package, state=state)
+
+
+def _compare_job(state: JobState, package: Path, wan_delay_ms: float):
+    return compare_in_child(package, wan_delay_ms=wan_delay_ms, state=state)
 
 
 class ProfilePage(QWidget):
@@ -31,28 +59,30 @@ class ProfilePage(QWidget):
         super().__init__()
         self.state, self.runner = state, runner
         self.result: dict | None = None
-        self.job = None
         layout = QVBoxLayout(self)
         controls = QHBoxLayout()
         self.package = QLabel("Build the targets on the Convert page first.")
         self.wan = QSpinBox()
         self.wan.setRange(0, 1000)
         self.wan.setSuffix(" ms emulated WAN")
-        self.run_button = QPushButton("Compare tiers")
-        self.run_button.setObjectName("compareTiers")
+        self.controls = JobControls(runner, "Compare tiers", error_title="Compare failed", object_name="compareTiers")
+        self.run_button, self.cancel_button = self.controls.start_button, self.controls.cancel_button
         self.run_button.setEnabled(False)
-        self.cancel_button = QPushButton("Cancel")
-        self.cancel_button.setEnabled(False)
         self.export_button = QPushButton("Export report…")
         self.export_button.setEnabled(False)
-        for widget in (self.package, self.wan, self.run_button, self.cancel_button, self.export_button):
+        self.board_button = QPushButton("Time on a board…")
+        self.board_button.setToolTip("Copy the package's ARM64 bundle (device/arm64/) to a 64-bit ARM board over "
+                                     "SSH (key login, known host), run it and add its latencies as device rows")
+        self.board_button.setEnabled(False)
+        for widget in (self.package, self.wan, self.export_button, self.board_button):
             controls.addWidget(widget)
+        controls.addStretch(1)
         layout.addLayout(controls)
-        self.progress = QProgressBar()
-        self.progress.setRange(0, 1000)
-        layout.addWidget(self.progress)
+        self.progress = self.controls.progress
+        layout.addWidget(self.controls)
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setHorizontalHeaderLabels(COLUMNS)
+        self.table.horizontalHeaderItem(ARM64_COLUMN).setToolTip(device_parity.COLUMN_TIP)
         self.table.verticalHeader().setVisible(False)
         layout.addWidget(self.table, 1)
         charts = QGridLayout()
@@ -70,47 +100,39 @@ class ProfilePage(QWidget):
         self.picks.setMaximumHeight(150)
         layout.addWidget(self.picks)
         self.run_button.clicked.connect(self.run_compare)
-        self.cancel_button.clicked.connect(lambda: self.job and self.job.cancel())
         self.export_button.clicked.connect(self.export)
+        self.board_button.clicked.connect(lambda: self.time_on_board())
         state.package_changed.connect(self.package_ready)
 
     def package_ready(self, folder: Path) -> None:
         self.package.setText(f"Package: {folder.name}")
         self.run_button.setEnabled(True)
+        self.board_button.setEnabled((folder / "device" / "arm64" / "run.sh").is_file())
 
     def run_compare(self) -> None:
-        self.run_button.setEnabled(False)
-        self.cancel_button.setEnabled(True)
-        self.progress.setValue(0)
-        self.job = self.runner.start(_compare_job, package=self.state.package_dir, wan_delay_ms=float(self.wan.value()),
-                                     on_progress=lambda f, m: (self.progress.setValue(int(f * 1000)),
-                                                               self.progress.setFormat(m)),
-                                     on_done=self.show_result, on_error=self.failed)
-
-    def failed(self, message: str, details: str) -> None:
-        self._idle()
-        show_job_error(self, "Compare failed", message, details)
-
-    def _idle(self) -> None:
-        self.job = None
-        self.run_button.setEnabled(True)
-        self.cancel_button.setEnabled(False)
+        self.controls.run(_compare_job, package=self.state.package_dir, wan_delay_ms=float(self.wan.value()),
+                          on_done=self.show_result)
 
     def show_result(self, result: dict) -> None:
-        self._idle()
         self.result = result
         self.progress.setValue(1000)
         rows = result["variants"]
         self.table.setRowCount(len(rows))
         picked = {p["id"] for p in result["picks"].values()}
+        arm = device_parity.package_result(result["package"])
         for r, row in enumerate(rows):
+            arm_text, arm_tip = device_parity.cell(arm, row.get("target", ""))
             values = (row["label"], row["tier"], row["precision"], str(row["threads"]), f"{row['p50_ms']:.3f}",
                       f"{row['p99_ms']:.3f}", f"{row['throughput_per_s']:.0f}",
                       f"{(row['size_bytes'] or 0) / 1024:.1f}", f"{row['peak_rss_mb'] or 0:.0f}",
-                      f"{row['top1'] * 100:.2f} %" if row.get("top1") is not None else "")
+                      f"{row['top1'] * 100:.2f} %" if row.get("top1") is not None else "", arm_text)
             for c, value in enumerate(values):
                 item = QTableWidgetItem(("★ " if c == 0 and row["id"] in picked else "") + value)
                 item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsEditable)
+                if c == ARM64_COLUMN:
+                    item.setToolTip(arm_tip)
+                elif row["tier"] == "device" and c in (0, 4, 5):
+                    item.setToolTip(X86_DEVICE_TIP)
                 self.table.setItem(r, c, item)
         self.table.resizeColumnsToContents()
         notes = "".join(f"<p><i>{n}</i></p>" for n in result.get("notes", []))
@@ -119,6 +141,38 @@ class ProfilePage(QWidget):
         # One chart per event-loop turn (each draws and paints in ~20-30 ms): no long GUI-thread stretch.
         for delay, chart in enumerate((self._plot_cdf, self._plot_tiers, self._plot_ops)):
             QTimer.singleShot(10 * delay, lambda chart=chart: chart(result))
+
+    def time_on_board(self, remote: str | None = None) -> None:
+        """Ask for USER@HOST[:PORT], run the bundle there, add one device row per model."""
+        if remote is None:
+            remote, ok = QInputDialog.getText(self, "Time on a board", "Board over SSH (USER@HOST[:PORT]); key login, "
+                                              "its host key must be in ~/.ssh/known_hosts:")
+            if not ok or not remote.strip():
+                return
+        self.controls.run(_remote_job, remote=remote.strip(), package=self.state.package_dir,
+                          on_done=self.add_board_rows)
+
+    def add_board_rows(self, result: dict) -> None:
+        """The board's measured latencies as device-tier rows, labelled with the board."""
+        from app.core.measure.remote_bench import profile_rows
+
+        self.progress.setValue(1000)
+        for row in profile_rows(result):
+            r = self.table.rowCount()
+            self.table.insertRow(r)
+            per_s = f"{1000 / row['p50_ms']:.0f}" if row.get("p50_ms") else ""
+            values = {0: f"{row['model']} @ {result['host']}", 1: "device", 2: row["precision"],
+                      3: str(row["threads"] or ""), 4: f"{row['p50_ms']:.3f}" if row.get("p50_ms") else row["error"],
+                      5: f"{row['p99_ms']:.3f}" if row.get("p99_ms") else "", 6: per_s,
+                      ARM64_COLUMN: "✓" if row["check_ok"] else "✗"}
+            for c in range(len(COLUMNS)):
+                item = QTableWidgetItem(values.get(c, ""))
+                item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsEditable)
+                item.setToolTip(row["label"] if c != ARM64_COLUMN else "the board's output for the sample input "
+                                "against the emulated ARM64 runtime's")
+                self.table.setItem(r, c, item)
+        self.table.resizeColumnsToContents()
+        self.picks.append(f"<p><b>device (board):</b> {result['label']}</p>")
 
     def _plot_cdf(self, result: dict) -> None:
         rows = result["variants"]
@@ -151,11 +205,20 @@ class ProfilePage(QWidget):
                 self.ops.addItem(label)
 
     def export(self, path: str | None = None) -> list[Path]:
-        path = path or QFileDialog.getSaveFileName(self, "Export report", "compare.html", "HTML (*.html)")[0]
-        if not path:
-            return []
+        """Write the self-contained HTML report. From the button: a save dialog (which asks before
+        replacing a file) in the user's documents, then the report opens. Given a path: an existing
+        file is not replaced."""
+        chosen = path is None
+        if chosen:
+            start = Path(platformdirs.user_documents_dir()) / "edge-studio-compare.html"
+            path = QFileDialog.getSaveFileName(self, "Export report", str(start), "HTML (*.html)")[0]
+            if not path:
+                return []
         try:
-            return write_all(self.result, html_path=path)
-        except OSError as exc:
+            written = write_all(self.result, html_path=path, beside=False, force=chosen)
+        except (OSError, FolderInUse) as exc:
             show_error(self, "Could not write the report", str(exc))
             return []
+        if chosen:
+            QDesktopServices.openUrl(QUrl.fromLocalFile(str(written[0])))
+        return written

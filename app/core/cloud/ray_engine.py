@@ -1,0 +1,415 @@
+"""The cloud tier on Ray Serve: the same HTTP API, answered by replicas that each hold the model.
+
+`edge-studio serve --engine ray` runs this module's `serve_ray` in its own process (the Ray *driver*).
+That process serves the very FastAPI app of the single-process server (create_app: one wire format,
+the same payload limits, the token on every route) and hands each decoded tensor to a Ray Serve
+deployment through a DeploymentHandle. Serve's own HTTP proxy is not started: it would add routes
+(/-/routes, /-/healthz) that answer without our token, and another port to guard.
+
+Replicas load MindSpore (or onnxruntime) in Ray's worker processes; the driver never imports either,
+nor Lite. Without `address` the driver starts a private single-node Ray whose ports all listen on
+127.0.0.1, with its files in a temp folder and no dashboard, and shuts it down on exit. With `address`
+it joins the user's cluster (ray://HOST:10001 through Ray Client, or HOST:6379 / auto on a node) and
+on exit deletes only its own application.
+"""
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import json
+import os
+import shutil
+import signal
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from app.core.cloud.server import MODEL_FILES, check_bind, check_model_dir, create_app, listen, run_app
+from app.core.cloud.wire import PayloadError
+from jobs import process
+
+DEPLOYMENT = "CloudModel"
+MAX_ATTEMPTS = 4  # a request whose replica died is sent again, at most this many times in all
+RETRY_PAUSE_S = 0.2  # doubled after each failed attempt: gives Serve time to route around a dead replica
+REPLICA_QUEUE = 4  # requests a replica holds at once: one runs, the rest wait there instead of in the driver
+TARGET_ONGOING = 2.0  # autoscaling: add replicas when each holds more than this on average
+SHIPPED = ("preprocess.json", "labels.json")  # sent to each replica along with the model file
+
+
+class EngineError(ValueError):
+    """The Ray engine cannot start as asked (Ray missing, bad --autoscale, cluster unreachable)."""
+
+
+def require_ray() -> None:
+    """Without importing Ray: its settings are read at import, and _ray_environment() must come first."""
+    spec = importlib.util.find_spec("ray")
+    if spec is None or not any((Path(p) / "serve").is_dir() for p in spec.submodule_search_locations or ()):
+        raise EngineError("the Ray engine needs Ray Serve: pip install 'ray[serve]'")
+    if importlib.util.find_spec("starlette") is None or importlib.util.find_spec("aiohttp") is None:
+        raise EngineError("Ray is installed without Serve's extras: pip install 'ray[serve]'")
+
+
+@dataclass(frozen=True)
+class Scaling:
+    replicas: int = 1
+    autoscale: tuple[int, int] | None = None  # (min, max) replicas
+
+    @classmethod
+    def parse(cls, replicas: int | None, autoscale: str | None) -> "Scaling":
+        if replicas is not None and autoscale:
+            raise EngineError("pass --replicas N or --autoscale MIN:MAX, not both")
+        if autoscale:
+            lo, sep, hi = autoscale.partition(":")
+            if not (sep and lo.strip().isdigit() and hi.strip().isdigit()) or not 1 <= int(lo) <= int(hi):
+                raise EngineError(f"--autoscale wants MIN:MAX with 1 <= MIN <= MAX, got {autoscale!r}")
+            return cls(int(lo), (int(lo), int(hi)))
+        if replicas is not None and replicas < 1:
+            raise EngineError(f"--replicas must be at least 1, got {replicas}")
+        return cls(replicas or 1)
+
+    @property
+    def most(self) -> int:
+        return self.autoscale[1] if self.autoscale else self.replicas
+
+    def options(self) -> dict:
+        if not self.autoscale:
+            return {"num_replicas": self.replicas}
+        lo, hi = self.autoscale
+        return {"autoscaling_config": {"min_replicas": lo, "initial_replicas": lo, "max_replicas": hi,
+                                       "target_ongoing_requests": TARGET_ONGOING, "metrics_interval_s": 1.0,
+                                       "look_back_period_s": 5.0, "upscale_delay_s": 3.0,
+                                       "downscale_delay_s": 15.0}}
+
+    def describe(self) -> dict:
+        if self.autoscale:
+            return {"mode": "autoscale", "min": self.autoscale[0], "max": self.autoscale[1],
+                    "target_ongoing_requests": TARGET_ONGOING}
+        return {"mode": "fixed", "replicas": self.replicas}
+
+
+# -- inside each replica (a Ray worker process) ---------------------------------------------------
+class OnnxModel:
+    """The ONNX variant of a replica's model: model.onnx + preprocess.json through onnxruntime."""
+    runtime = "onnxruntime"
+
+    def __init__(self, folder: Path) -> None:
+        import onnxruntime
+
+        from app.core.preprocess import PreprocessSpec
+        from app.core.runtimes import OnnxRuntime
+
+        started = time.perf_counter()
+        self.version = onnxruntime.__version__
+        self.spec = PreprocessSpec.load(folder / "preprocess.json")
+        self._session = OnnxRuntime(folder / MODEL_FILES["onnxruntime"], threads=1)  # one core per replica
+        self.predict(np.zeros(tuple(self.spec.input_shape), np.float32))
+        self.load_ms = (time.perf_counter() - started) * 1000
+
+    def predict(self, x: np.ndarray) -> list[np.ndarray]:
+        return self._session.predict(x)
+
+
+LOOPBACK_ENV = "EDGE_STUDIO_RAY_LOOPBACK"  # set by the driver of a private node; its workers inherit it
+
+
+def _replica_grpc_on_loopback() -> None:
+    """Serve's replica opens its inter-deployment gRPC port on [::] whatever Ray's node address is (Ray
+    2.60; Ray's token auth guards it). On a private loopback node it must listen on 127.0.0.1 like every
+    other port. The replica opens it after our constructor returns, so the address is rewritten here."""
+    from ray.serve._private import replica
+
+    original = getattr(replica, "add_port_to_grpc_server", None)
+    if original is None or getattr(original, "loopback", False):
+        return  # another Ray version: tests/test_cloud_ray.py checks every listening address
+
+    def loopback(server, address: str):
+        return original(server, address.replace("[::]", "127.0.0.1", 1))
+
+    loopback.loopback = True
+    replica.add_port_to_grpc_server = loopback
+
+
+class ModelReplica:
+    """One Serve replica: writes the shipped files to its own temp folder and loads the model there,
+    so a replica on another machine needs no copy of the package."""
+
+    def __init__(self, files: dict[str, bytes], runtime: str) -> None:
+        import ray
+        from ray import serve
+
+        if os.environ.get(LOOPBACK_ENV) == "1":
+            _replica_grpc_on_loopback()
+
+        self._folder = Path(tempfile.mkdtemp(prefix="edge-studio-replica-"))
+        for name, data in files.items():
+            (self._folder / name).write_bytes(data)
+        if runtime == "onnxruntime":
+            self._model = OnnxModel(self._folder)
+        else:
+            from app.core.cloud.server import MindSporeModel
+
+            self._model = MindSporeModel(self._folder)
+        self._lock = threading.Lock()  # Serve may call a sync method from several threads; the graph runs one at a time
+        self._where = {"replica": serve.get_replica_context().replica_id.unique_id, "pid": os.getpid(),
+                       "node": ray.util.get_node_ip_address()}
+
+    def describe(self) -> dict:
+        return {"version": self._model.version, "load_ms": self._model.load_ms, **self._where}
+
+    def predict(self, x: np.ndarray) -> tuple[list[np.ndarray], float, dict]:
+        with self._lock:
+            started = time.perf_counter()
+            outputs = self._model.predict(x)
+            server_ms = (time.perf_counter() - started) * 1000
+        return outputs, server_ms, self._where
+
+    def __del__(self) -> None:
+        shutil.rmtree(getattr(self, "_folder", ""), ignore_errors=True)
+
+
+# -- in the driver ----------------------------------------------------------------------------------
+@dataclass
+class Cluster:
+    """Where the replicas run, said plainly in /health and in every report."""
+    address: str | None  # None: a private single-node Ray started here
+    temp_dir: Path | None = None
+    app_name: str = field(default_factory=lambda: f"edge-studio-{os.getpid()}")
+
+    @property
+    def where(self) -> str:
+        if self.address is None:
+            return "local single-node Ray on 127.0.0.1 (started for this server, stopped with it)"
+        return f"Ray cluster at {self.address} (joined)"
+
+
+def _retryable() -> tuple[type[BaseException], ...]:
+    """What a dead or restarting replica raises; a model that fails on good input raises anything else."""
+    from ray import exceptions as ray_errors
+    from ray.serve import exceptions as serve_errors
+
+    return (ray_errors.RayActorError, ray_errors.ObjectLostError, serve_errors.ReplicaUnavailableError,
+            serve_errors.BackPressureError)
+
+
+class RayServedModel:
+    """What create_app serves: the model's description plus `infer`, which awaits a replica."""
+
+    def __init__(self, handle, folder: Path, runtime: str, cluster: Cluster, scaling: Scaling) -> None:
+        from app.core.preprocess import PreprocessSpec
+
+        self._handle = handle
+        self._retryable = _retryable()
+        self.folder, self.runtime, self.cluster, self.scaling = folder, runtime, cluster, scaling
+        self.file_name = MODEL_FILES[runtime]
+        self.spec = PreprocessSpec.load(folder / "preprocess.json")
+        self.input_shape = tuple(self.spec.input_shape)
+        labels = folder / "labels.json"
+        self.labels = json.loads(labels.read_text()) if labels.is_file() else None
+        first = handle.describe.remote().result(timeout_s=600)
+        self.version, self.load_ms = first["version"], first["load_ms"]
+        self.served: Counter[str] = Counter()  # requests answered, per replica
+        self.replicas: dict[str, dict] = {first["replica"]: first}
+        self.retries = 0  # attempts sent again after a replica failed
+        self.errors = 0  # requests that failed after MAX_ATTEMPTS (answered 503) or for another reason (500)
+
+    async def infer(self, x: np.ndarray) -> tuple[list[np.ndarray], float, str]:
+        pause = RETRY_PAUSE_S
+        for attempt in range(1, MAX_ATTEMPTS + 1):
+            try:
+                outputs, server_ms, where = await self._handle.predict.remote(x)
+            except self._retryable as exc:
+                if attempt == MAX_ATTEMPTS:
+                    self.errors += 1
+                    raise PayloadError(503, f"no replica answered after {MAX_ATTEMPTS} attempts "
+                                            f"({type(exc).__name__}); try again") from None
+                self.retries += 1
+                await asyncio.sleep(pause)
+                pause *= 2
+                continue
+            except Exception:
+                self.errors += 1
+                raise
+            self.served[where["replica"]] += 1
+            self.replicas.setdefault(where["replica"], where)
+            return outputs, server_ms, where["replica"]
+        raise AssertionError("unreachable")
+
+    def engine_health(self) -> dict:
+        import ray
+        from ray import serve
+
+        running = None
+        try:
+            status = serve.status().applications[self.cluster.app_name].deployments[DEPLOYMENT]
+            running = int(status.replica_states.get("RUNNING", 0))
+        except (KeyError, AttributeError):
+            pass
+        nodes = [{"ip": n["NodeManagerAddress"], "cpus": n["Resources"].get("CPU", 0)}
+                 for n in ray.nodes() if n.get("Alive")]
+        replicas = {rid: {"pid": info["pid"], "node": info["node"], "requests": self.served.get(rid, 0)}
+                    for rid, info in self.replicas.items()}
+        return {"engine": "ray", "ray": {"where": self.cluster.where, "address": self.cluster.address or "local",
+                                         "version": ray.__version__, "nodes": nodes,
+                                         "scaling": self.scaling.describe(), "replicas_running": running,
+                                         "replicas": replicas, "retries": self.retries, "errors": self.errors}}
+
+
+def _ray_environment(local: bool) -> None:
+    """Before `import ray` (it reads these once, at import)."""
+    if "ray" in sys.modules:
+        raise EngineError("Ray was imported before the engine set it up (a bug: import it only in serve_ray)")
+    if local:
+        # Ray's node address becomes 127.0.0.1, so the GCS, raylet, agents and workers listen on loopback
+        # only; otherwise they listen on every interface.
+        os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
+        os.environ[LOOPBACK_ENV] = "1"
+        os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")  # no usage report from a private node
+    # On a busy machine a replica's queue-length probe misses Serve's 0.1 s deadline and logs a warning
+    # per request; a second is still quick next to a replica that is gone.
+    os.environ.setdefault("RAY_SERVE_QUEUE_LENGTH_RESPONSE_DEADLINE_S", "1.0")
+
+
+def _adopt_orphans() -> None:
+    """Linux: become the subreaper of everything Ray starts here. Ray's workers run in their own process
+    groups, and when a signal to our group kills the raylet first, they are re-parented to us instead of
+    to init, so _stop_local_ray still finds (and ends) them."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
+    except (OSError, AttributeError):
+        pass  # not Linux: Ray's own fate-sharing still ends its processes with the node
+
+
+def _code_root() -> Path:
+    return Path(__file__).resolve().parents[3]  # holds app/, jobs/, converters/
+
+
+def _connect(address: str | None, scaling: Scaling, model_bytes: int) -> Cluster:
+    import logging
+
+    if address is None:
+        _ray_environment(local=True)
+        _adopt_orphans()
+        # Ray workers import app.* from our checkout: they inherit the driver's environment
+        os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (str(_code_root()), os.environ.get("PYTHONPATH")) if p)
+        # A short temp folder: Ray's unix sockets live under it and their paths must fit 107 bytes.
+        temp = Path(tempfile.mkdtemp(prefix="esray-", dir="/tmp" if os.path.isdir("/tmp") else None))
+        import ray
+
+        try:
+            ray.init(num_cpus=max(os.cpu_count() or 1, scaling.most), include_dashboard=False,
+                     _temp_dir=str(temp), object_store_memory=max(256 * 2**20, 4 * model_bytes),
+                     namespace="edge-studio", logging_level=logging.WARNING, log_to_driver=False)
+        except Exception as exc:
+            shutil.rmtree(temp, ignore_errors=True)
+            raise EngineError(f"could not start a local Ray node ({type(exc).__name__}: {exc})") from None
+        return Cluster(None, temp)
+    _ray_environment(local=False)
+    import ray
+
+    import app
+    import converters
+    import jobs
+
+    try:  # our packages are shipped to the cluster: its nodes need Ray and the runtimes, not edge-studio
+        ray.init(address=address, namespace="edge-studio", logging_level=logging.WARNING, log_to_driver=False,
+                 runtime_env={"py_modules": [app, jobs, converters], "excludes": ["__pycache__", "*.so"]})
+    except Exception as exc:
+        raise EngineError(f"could not join the Ray cluster at {address} ({type(exc).__name__}: {exc})") from None
+    return Cluster(address)
+
+
+def _deploy(folder: Path, runtime: str, scaling: Scaling, cluster: Cluster, cpus_per_replica: float):
+    import logging
+
+    from ray import serve
+
+    files = {name: (folder / name).read_bytes() for name in (MODEL_FILES[runtime], *SHIPPED)
+             if (folder / name).is_file()}
+    # No HTTP proxy: this driver's own uvicorn app is the only door (token, limits, one port).
+    logging.getLogger("ray.serve").setLevel(logging.WARNING)  # no INFO lines for every start and scale step
+    serve.start(proxy_location="Disabled", logging_config={"log_level": "WARNING"})
+    deployment = serve.deployment(
+        name=DEPLOYMENT, ray_actor_options={"num_cpus": cpus_per_replica}, max_ongoing_requests=REPLICA_QUEUE,
+        health_check_period_s=2.0, health_check_timeout_s=30.0, graceful_shutdown_timeout_s=5.0,
+        **scaling.options())(ModelReplica)
+    try:
+        return serve.run(deployment.bind(files, runtime), name=cluster.app_name, route_prefix=None)
+    except Exception as exc:  # e.g. MindSpore missing on a node: Serve says why in its message
+        raise EngineError(f"the Ray Serve deployment failed: {str(exc).strip().splitlines()[-1][:300]}") from None
+
+
+def _disconnect(cluster: Cluster) -> None:
+    import ray
+    from ray import serve
+
+    if cluster.address is not None:
+        try:
+            serve.delete(cluster.app_name)  # the user's cluster and its other applications stay up
+        except Exception:  # noqa: BLE001  (the cluster went away first: nothing of ours is left to delete)
+            pass
+        ray.shutdown()
+        return
+    # The private node goes whole, without Serve's graceful shutdown: a SIGTERM or Ctrl+C to our process
+    # group has usually reached the raylet already, and a graceful shutdown would then wait for ever.
+    stopper = threading.Thread(target=ray.shutdown, daemon=True)
+    stopper.start()
+    stopper.join(timeout=20)
+    _end_descendants()
+    shutil.rmtree(cluster.temp_dir, ignore_errors=True)
+
+
+def _end_descendants() -> None:
+    """Whatever Ray left running under this process (workers re-parented here by _adopt_orphans)."""
+    import psutil
+
+    left = psutil.Process().children(recursive=True)
+    for proc in left:
+        try:
+            proc.terminate()
+        except psutil.NoSuchProcess:
+            pass
+    _, alive = psutil.wait_procs(left, timeout=5)
+    for proc in alive:
+        try:
+            proc.kill()
+        except psutil.NoSuchProcess:
+            pass
+    psutil.wait_procs(alive, timeout=5)
+
+
+def serve_ray(model_dir: str | Path, host: str = "127.0.0.1", port: int = 8765, token: str | None = None,
+              max_body: int = 16 * 2**20, announce: bool = False, scaling: Scaling = Scaling(),
+              address: str | None = None, runtime: str = "mindspore", cpus_per_replica: float = 1.0) -> None:
+    """Serve the package's model through Ray Serve replicas until SIGTERM/Ctrl+C (this process only)."""
+    require_ray()
+    if runtime not in MODEL_FILES:
+        raise EngineError(f"--runtime must be one of {', '.join(MODEL_FILES)}, got {runtime!r}")
+    check_bind(host, token)
+    if os.environ.get("EDGE_STUDIO_BACKGROUND"):  # started by the app: Ray and its replicas yield the CPU
+        process.lower_priority()
+    folder = check_model_dir(model_dir, MODEL_FILES[runtime]).resolve()
+    sock = listen(host, port)
+    # A SIGTERM while Ray starts must still run the cleanup below (uvicorn has its own handler later on).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
+    cluster = None
+    try:
+        cluster = _connect(address, scaling, (folder / MODEL_FILES[runtime]).stat().st_size)
+        handle = _deploy(folder, runtime, scaling, cluster, cpus_per_replica)
+        model = RayServedModel(handle, folder, runtime, cluster, scaling)
+        replicas = (f"{scaling.autoscale[0]}-{scaling.autoscale[1]} replicas (autoscaling)" if scaling.autoscale
+                    else f"{scaling.replicas} replica{'s' * (scaling.replicas > 1)}")
+        run_app(create_app(model, token, max_body), sock, host, announce,
+                f"{folder / model.file_name} ({runtime} {model.version}, Ray Serve, {replicas}, {cluster.where})"
+                f"{' (token required)' if token else ''}")
+    finally:
+        sock.close()
+        if cluster is not None:
+            _disconnect(cluster)

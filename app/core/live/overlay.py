@@ -1,0 +1,81 @@
+"""Drawing a Result onto a frame: class-coloured boxes, a translucent mask, landmarks with their
+skeleton, the top classes, FPS and per-stage milliseconds."""
+from __future__ import annotations
+
+import numpy as np
+
+from app.core.live.results import Result
+from app.core.live.topologies import TOPOLOGIES
+
+GREEN, WHITE = (60, 220, 60), (255, 255, 255)
+# class colours (BGR), distinct on camera frames; class i uses PALETTE[i % len]
+PALETTE = np.array([(60, 220, 60), (255, 160, 40), (60, 60, 240), (0, 215, 255), (220, 60, 220), (230, 230, 60),
+                    (40, 140, 255), (160, 80, 255), (120, 255, 160), (255, 255, 255)], np.uint8)
+MASK_ALPHA = 0.5
+
+
+def class_colour(index: int) -> tuple[int, int, int]:
+    return tuple(int(c) for c in PALETTE[index % len(PALETTE)])
+
+
+def draw_mask(image: np.ndarray, mask: np.ndarray, labels: list[str]) -> None:
+    """Blend each class's colour over its pixels (class 0, the background, stays as it is)."""
+    import cv2
+
+    if mask.shape[:2] != image.shape[:2]:
+        mask = cv2.resize(mask, (image.shape[1], image.shape[0]), interpolation=cv2.INTER_NEAREST)
+    on = mask > 0
+    if on.any():
+        colours = PALETTE[(mask[on].astype(np.int64) - 1) % len(PALETTE)].astype(np.float32)
+        image[on] = (image[on] * (1 - MASK_ALPHA) + colours * MASK_ALPHA).astype(np.uint8)
+        outline = cv2.morphologyEx(on.astype(np.uint8), cv2.MORPH_GRADIENT, np.ones((3, 3), np.uint8)) > 0
+        image[outline] = WHITE
+
+
+def draw_landmarks(image: np.ndarray, points: list[tuple[float, float]], topology: str) -> None:
+    import cv2
+
+    at = [(int(round(x)), int(round(y))) for x, y in points]
+    known = TOPOLOGIES.get(topology)
+    if known is not None and known.points <= len(at):
+        for a, b in known.edges:
+            cv2.line(image, at[a], at[b], WHITE, 2, cv2.LINE_AA)
+    radius = 2 if len(at) > 100 else 4
+    for i, p in enumerate(at):
+        cv2.circle(image, p, radius, class_colour(i // 4 if len(at) <= 33 else 0), -1, cv2.LINE_AA)
+
+
+def overlay(image: np.ndarray, result: Result, fps: float | None = None, timings: dict | None = None,
+            title: str | None = None) -> np.ndarray:
+    """Draw the result, FPS and per-stage milliseconds onto `image` (in place); returns it."""
+    import cv2
+
+    if result.mask is not None:
+        draw_mask(image, result.mask, result.mask_labels)
+    for det in result.detections:
+        colour = class_colour(det.index)
+        x0, y0, x1, y1 = (int(round(v)) for v in det.box)
+        cv2.rectangle(image, (x0, y0), (x1, y1), colour, 2)
+        cv2.putText(image, f"{det.label} {det.score:.2f}", (x0, max(12, y0 - 6)), cv2.FONT_HERSHEY_SIMPLEX, 0.5,
+                    colour, 1, cv2.LINE_AA)
+        for x, y in det.keypoints:
+            cv2.circle(image, (int(round(x)), int(round(y))), 3, colour, -1)
+    if result.landmarks:
+        draw_landmarks(image, result.landmarks, result.topology)
+    lines = [title] if title else []
+    lines += [f"{c.label}  {c.score * 100:.1f}%" for c in result.classes]
+    if result.mask is not None:
+        shown = [f"{name} {(result.mask == i).mean() * 100:.0f}%" for i, name in enumerate(result.mask_labels) if i]
+        lines.append("mask: " + ", ".join(shown))
+    if result.presence is not None:
+        lines.append(f"{result.topology or 'landmarks'}: presence {result.presence:.2f}")
+    if fps is not None:
+        lines.append(f"{fps:.1f} FPS")
+    if timings:
+        lines.append("  ".join(f"{k} {v:.1f}" for k, v in timings.items()) + " ms")
+    for i, text in enumerate(lines):
+        (w, h), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, 0.55, 1)
+        y = 22 + 22 * i
+        cv2.rectangle(image, (6, y - h - 4), (14 + w, y + base), (0, 0, 0), -1)  # legible on any frame
+        cv2.putText(image, text, (10, y), cv2.FONT_HERSHEY_SIMPLEX, 0.55, WHITE if i else GREEN, 1, cv2.LINE_AA)
+    return image

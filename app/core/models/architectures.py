@@ -1,0 +1,124 @@
+"""The networks `train` can build: one table, name → builder, input size, notes.
+
+The table itself imports nothing heavy (the CLI and the GUI list it without MindSpore); each builder
+imports MindSpore (or mindcv) when it is called, inside the training child. A builder takes
+(channels, classes, size) and returns an untrained mindspore.nn.Cell for N×channels×size×size input.
+
+Model-zoo backbones come from mindcv (PyPI), trained from scratch (no pretrained weights: nothing is
+downloaded). At these small inputs they are far slower per step than the small CNN on a CPU (their
+depthwise and 1×1 convolutions run through oneDNN's generic GEMM path on plain NCHW), so their notes
+say so; bench/training.py measures each one.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+DEFAULT_ARCH = "small_cnn"
+
+
+@dataclass(frozen=True)
+class Architecture:
+    name: str
+    title: str
+    build: Callable[[int, int, int], object]  # (channels, classes, size) -> mindspore.nn.Cell
+    input_size: int  # default square input for folder / capture datasets
+    digits_size: int  # digits (8×8 originals) are resized to this
+    min_size: int  # smaller inputs collapse the feature map to nothing
+    notes: str
+    source: str = "edge-studio"
+
+
+def _small_cnn(channels: int, classes: int, size: int):
+    """Three 3×3 convs and a small dense head (~120 k parameters at 28×28).
+
+    Stride-2 convs downsample in place of max-pooling: on CPU, MindSpore's MaxPool (oneDNN's plain
+    NCHW pooling) cost more per step than the convolutions, and the first conv at stride 2 saves
+    most of the full-resolution work. On digits it reaches 97 % in fewer epochs than conv+pool did."""
+    from mindspore import nn
+
+    class SmallCNN(nn.Cell):
+        def __init__(self) -> None:
+            super().__init__()
+            self.features = nn.SequentialCell(
+                nn.Conv2d(channels, 32, 3, stride=2, pad_mode="pad", padding=1), nn.ReLU(),
+                nn.Conv2d(32, 32, 3, pad_mode="pad", padding=1), nn.ReLU(),
+                nn.Conv2d(32, 32, 3, stride=2, pad_mode="pad", padding=1), nn.ReLU())
+            self.flatten = nn.Flatten()
+            side = (size + 3) // 4  # two stride-2 convs with padding 1: ceil(size / 4)
+            self.head = nn.SequentialCell(nn.Dense(32 * side * side, 64), nn.ReLU(), nn.Dense(64, classes))
+
+        def construct(self, x):
+            return self.head(self.flatten(self.features(x)))
+
+    return SmallCNN()
+
+
+def _mindcv(model_name: str) -> Callable[[int, int, int], object]:
+    def build(channels: int, classes: int, size: int):
+        from mindcv.models import create_model
+
+        from app.core.models.onnx_export import numpy2_safe_init
+
+        numpy2_safe_init()  # some mindcv constructors trip over a NumPy-2 issue in MindSpore 2.10 otherwise
+        return create_model(model_name, num_classes=classes, in_channels=channels, pretrained=False)
+
+    return build
+
+
+ARCHITECTURES: dict[str, Architecture] = {a.name: a for a in [
+    Architecture("small_cnn", "Small CNN (~120 k parameters)", _small_cnn, input_size=64, digits_size=28,
+                 min_size=8, notes="fast: seconds per run on a 2-core CPU; the default"),
+    Architecture("mobilenet_v3_small", "MobileNetV3-Small 0.75 (mindcv)", _mindcv("mobilenet_v3_small_075"),
+                 input_size=64, digits_size=32, min_size=32, source="mindcv",
+                 notes="0.9 M parameters; HSwish is rewritten for ONNX; depthwise convs are slow on CPU"),
+    Architecture("shufflenet_v2", "ShuffleNetV2 0.5× (mindcv)", _mindcv("shufflenet_v2_x0_5"),
+                 input_size=64, digits_size=32, min_size=32, source="mindcv",
+                 notes="0.35 M parameters; channel shuffle and split; depthwise convs are slow on CPU"),
+    Architecture("squeezenet", "SqueezeNet 1.1 (mindcv)", _mindcv("squeezenet1_1"),
+                 input_size=64, digits_size=32, min_size=32, source="mindcv",
+                 notes="0.7 M parameters; no depthwise convs: the fastest zoo backbone here"),
+    Architecture("resnet18", "ResNet-18 (mindcv)", _mindcv("resnet18"),
+                 input_size=64, digits_size=32, min_size=32, source="mindcv",
+                 notes="11 M parameters: minutes per epoch on a 2-core CPU, for comparison"),
+]}
+
+
+def get_architecture(name: str) -> Architecture:
+    try:
+        return ARCHITECTURES[name]
+    except KeyError:
+        raise ValueError(f"unknown architecture {name!r}; choose one of {', '.join(ARCHITECTURES)}") from None
+
+
+def describe_in_child(params: dict, state) -> dict:
+    """In a MindSpore child: build each named architecture (params["archs"], default all) for
+    params["channels"] × params["size"] inputs and params["classes"] classes, run one forward pass.
+    Returns {name: {"parameters", "output_shape"}} or {name: {"error"}}: the table is checked against
+    what the builders really make."""
+    import numpy as np
+
+    from app.core.files import enter_mindspore_scratch
+    from app.core.models.mindspore_cpu import configure_threads, prepare_environment
+
+    enter_mindspore_scratch(params.get("scratch"))
+    prepare_environment()
+    import mindspore as ms
+
+    configure_threads()
+    ms.set_context(mode=ms.PYNATIVE_MODE)  # one forward: no graph to compile
+    channels, classes = params.get("channels", 3), params.get("classes", 3)
+    found = {}
+    for name in params.get("archs") or list(ARCHITECTURES):
+        state.check()
+        arch = get_architecture(name)
+        size = params.get("size") or arch.min_size
+        try:
+            net = arch.build(channels, classes, size)
+            net.set_train(False)
+            out = net(ms.Tensor(np.zeros((2, channels, size, size), np.float32)))
+            found[name] = {"parameters": int(sum(p.size for p in net.trainable_params())),
+                           "output_shape": list(out.shape)}
+        except Exception as exc:  # reported per architecture, so one broken builder names itself
+            found[name] = {"error": f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"}
+    return found

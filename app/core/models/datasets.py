@@ -1,0 +1,104 @@
+"""Datasets that need no download: scikit-learn's bundled digits, and image folders
+(`DIR/<class>/*.png|jpg`, the layout the GUI's webcam capture writes). Images are kept as
+uint8 OpenCV images so training, evaluation and the live view share one preprocess path."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from app.core.preprocess import PreprocessSpec
+from converters.formats import IMAGE_SUFFIXES
+
+DIGITS_SIZE = 28
+
+
+class DatasetError(ValueError):
+    pass
+
+
+@dataclass
+class Dataset:
+    name: str
+    images: np.ndarray  # N×H×W (gray) or N×H×W×3 (BGR), uint8
+    labels: np.ndarray  # N, int64
+    class_names: list[str]
+    preprocess: PreprocessSpec
+    skipped: list[str]  # files that could not be read
+
+    def split(self, val_fraction: float = 0.2, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+        """Stratified, deterministic train/val indices."""
+        rng = np.random.default_rng(seed)
+        train, val = [], []
+        for cls in range(len(self.class_names)):
+            idx = rng.permutation(np.flatnonzero(self.labels == cls))
+            n_val = max(1, int(round(len(idx) * val_fraction))) if len(idx) > 1 else 0
+            val.extend(idx[:n_val])
+            train.extend(idx[n_val:])
+        return np.sort(np.array(train, dtype=np.int64)), np.sort(np.array(val, dtype=np.int64))
+
+    def inputs(self, indices: np.ndarray | None = None) -> np.ndarray:
+        images = self.images if indices is None else self.images[indices]
+        return self.preprocess.apply_batch(images)
+
+
+def load_digits(size: int = DIGITS_SIZE, **_ignored) -> Dataset:
+    """The 1,797 8×8 digits bundled with scikit-learn, upsampled to size×size gray images
+    (28 for the small CNN; model-zoo nets that downsample 32× take 32)."""
+    import cv2
+    from sklearn.datasets import load_digits as sk_digits
+
+    bunch = sk_digits()
+    small = np.clip(bunch.images * 16, 0, 255).astype(np.uint8)  # 0..16 → 0..255
+    images = np.stack([cv2.resize(im, (size, size), interpolation=cv2.INTER_LINEAR) for im in small])
+    spec = PreprocessSpec(width=size, height=size, channels=1, color="GRAY", mean=(0.5,), std=(0.5,))
+    return Dataset("digits", images, bunch.target.astype(np.int64), [str(d) for d in range(10)], spec, [])
+
+
+def load_folder(folder: str | Path, size: int = 64, color: str = "RGB") -> Dataset:
+    """DIR/<class>/*.png|jpg → a dataset; unreadable images are skipped and listed."""
+    import cv2
+
+    from converters.lite.calibration import (
+        read_image,  # cv2.imread crashes on non-UTF-8 file names
+    )
+
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise DatasetError(f"{folder}: not a folder")
+    classes = sorted(p.name for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
+    if len(classes) < 2:
+        raise DatasetError(f"{folder}: needs at least two class folders (DIR/<class>/*.png), found {len(classes)}")
+    channels = 1 if color == "GRAY" else 3
+    images, labels, skipped = [], [], []
+    for label, name in enumerate(classes):
+        files = sorted(p for p in (folder / name).iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+        for path in files:
+            image = read_image(path, cv2.IMREAD_GRAYSCALE if channels == 1 else cv2.IMREAD_COLOR)
+            if image is None:
+                skipped.append(str(path))
+                continue
+            images.append(cv2.resize(image, (size, size), interpolation=cv2.INTER_AREA))
+            labels.append(label)
+    counts = np.bincount(np.array(labels, dtype=np.int64), minlength=len(classes)) if labels else np.zeros(len(classes))
+    empty = [classes[i] for i, n in enumerate(counts) if n < 2]
+    if empty:
+        raise DatasetError(f"{folder}: class(es) {', '.join(empty)} have fewer than 2 readable images")
+    spec = PreprocessSpec(width=size, height=size, channels=channels, color=color,
+                          mean=(0.5,) * channels, std=(0.5,) * channels)
+    return Dataset(folder.name, np.stack(images), np.array(labels, dtype=np.int64), classes, spec, skipped)
+
+
+def load_dataset(source: str | Path, **kwargs) -> Dataset:
+    """"digits" or a folder path."""
+    return load_digits(**kwargs) if str(source) == "digits" else load_folder(source, **kwargs)
+
+
+def load_dataset_for(source: str | Path, spec: PreprocessSpec | None) -> Dataset:
+    """A dataset read and preprocessed the way a model's preprocess.json says."""
+    if spec is None:
+        return load_dataset(source)
+    dataset = load_dataset(source, size=spec.width, color=spec.color)
+    dataset.preprocess = spec
+    return dataset

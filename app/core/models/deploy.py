@@ -1,0 +1,209 @@
+"""deploy(): trained (or imported) model → every available target → evaluation → one package
+folder per tier with the model file(s), preprocess.json, labels.json, metrics.json and a run card.
+
+Works like an Orange3 job: a plain function taking a JobState (progress, cancel).
+"""
+from __future__ import annotations
+
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from app.core.files import check_target_folder, publish_dir, read_json, write_json
+from app.core.models import device_parity, runcard
+from app.core.models.datasets import load_dataset_for
+from app.core.models.evaluate import evaluate, validation_inputs
+from app.core.preprocess import PreprocessSpec
+from converters.lite import QuantConfig, convert
+from converters.lite.arm64 import bundle as arm64_bundle
+from converters.lite.errors import MismatchError
+from converters.targets import TIERS, Target, available_targets, unavailable_targets
+from jobs.child import ChildError, run_child
+from jobs.state import JobState
+
+
+class DeployError(RuntimeError):
+    def __init__(self, message: str, log: str = "") -> None:
+        super().__init__(message)
+        self.log = log  # the child's log, for a details pane
+
+
+def _source_files(model: Path) -> dict:
+    """The training hand-off next to model.onnx: labels, preprocess, metrics, the cloud .mindir."""
+    folder = model.parent
+    found = {"onnx": model}
+    for key, name in (("labels", "labels.json"), ("preprocess", "preprocess.json"), ("metrics", "metrics.json"),
+                      ("mindir", "model.mindir")):
+        if (folder / name).is_file():
+            found[key] = folder / name
+    return found
+
+
+def _calibration(data: str, spec: PreprocessSpec, samples: int, seed: int) -> np.ndarray:
+    """INT8 calibration from the training split (never the validation split)."""
+    dataset = load_dataset_for(data, spec)
+    train, _ = dataset.split(0.2, seed)
+    pick = np.random.default_rng(seed).permutation(train)[:samples]
+    return dataset.inputs(pick)
+
+
+def deploy(model: str | Path, out: str | Path, *, data: str | None = None, calibration: str | None = None,
+           calibration_samples: int = 100, calibration_method: str = "MAX_MIN", tiers: tuple[str, ...] = TIERS,
+           state: JobState | None = None, force: bool = False, accept_mismatch: bool = False,
+           arm64: bool = True) -> dict:
+    """Build, evaluate and package every available target of `tiers` for `model` (an ONNX file).
+
+    `out` must be empty or new; with `force` the files deploy wrote there before may be replaced
+    (never anything else: FolderInUse). Every Lite file is verified against the ONNX model
+    (converters.verify); one that answers wrongly is not shipped but listed under "failed" with the
+    verdict, unless `accept_mismatch` ships it with the warning in its run card. With `arm64`, the
+    Lite .ms files also run on Lite's aarch64 runtime (emulated: correctness only) and the device
+    tier gets a board bundle, device/arm64/ (device_parity, converters.lite.arm64.bundle)."""
+    model, out = Path(model), Path(out)
+    state = state or JobState()
+    check_target_folder(out, [], force)  # before minutes of work, not after
+    if model.suffix.lower() != ".onnx":
+        raise DeployError(f"{model}: deploy starts from an ONNX file (train's model.onnx, or an imported one)")
+    if not model.is_file():
+        raise DeployError(f"{model}: no such file" if not model.exists() else f"{model}: not a file")
+    files = _source_files(model)
+    if "preprocess" not in files:
+        raise DeployError(f"{model.parent}: no preprocess.json next to the model (train writes one)")
+    spec = PreprocessSpec.load(files["preprocess"])
+    metrics = read_json(files["metrics"]) if "metrics" in files else {}
+    data = data or metrics.get("dataset_source") or metrics.get("dataset")
+    if not data:
+        raise DeployError(f"{model.name}: no metrics.json next to it names its evaluation data: "
+                          "pass data ('--data') 'digits' or a folder")
+    seed = metrics.get("seed", 0)
+    targets = [t for t in available_targets(tiers) if t.runtime == "lite" or "mindir" in files]
+    skipped = {t.name: "no MindSpore .mindir next to the model (only models trained here have a cloud tier)"
+               for t in available_targets(tiers) if t not in targets} | unavailable_targets(tiers)
+    x_val, y_val = validation_inputs(data, spec, seed=seed)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    # A short prefix: a 255-byte out.name (NAME_MAX) must still leave room for the random suffix.
+    staging = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name[:32]}.deploy-"))
+    started = time.perf_counter()
+    try:
+        state.set_progress(0.0, "evaluating the FP32 ONNX reference")
+        reference = evaluate(model, x_val, y_val, data=data)
+        results = {"reference": _public(reference)}
+        failed: dict[str, dict] = {}
+        for i, target in enumerate(targets):
+            state.check()
+            state.set_progress((i + 0.5) / (len(targets) + 1), f"building {target.name}")
+            try:
+                results[target.name] = _build_and_evaluate(target, files, staging, spec, data, seed, x_val, y_val,
+                                                           reference, calibration, calibration_samples,
+                                                           calibration_method, state, accept_mismatch)
+            except MismatchError as exc:  # the tier fails with the verdict; the others still ship
+                failed[target.name] = {"tier": target.tier, "precision": target.precision, "error": str(exc),
+                                       "verification": exc.verification.model_dump(mode="json")}
+        fp32_ms = results.get("edge-fp32", {}).get("size_bytes")
+        for result in results.values():
+            if fp32_ms and result.get("runtime") == "lite":
+                result["size_vs_fp32_ms"] = round(result["size_bytes"] / fp32_ms, 4)
+        arm = _arm64_parity(results, staging, x_val, reference, state, model.stem) if arm64 else None
+        summary = {"model": str(model), "data": data, "samples": int(len(y_val)), "targets": results,
+                   "skipped": skipped, "failed": failed, "seconds": round(time.perf_counter() - started, 2)}
+        if arm is not None:
+            summary["arm64"] = arm
+        for tier in {t.tier for t in targets}:
+            folder = staging / tier
+            if "labels" in files:
+                shutil.copy(files["labels"], folder / "labels.json")
+            spec.save(folder / "preprocess.json")
+            tier_results = {name: r for name, r in results.items() if name.startswith(tier)}
+            tier_failed = {name: f for name, f in failed.items() if f["tier"] == tier}
+            tier_metrics = {"reference": results["reference"], "targets": tier_results, "failed": tier_failed}
+            arm_lines = []
+            if arm is not None and any(r.get("runtime") == "lite" for r in tier_results.values()):
+                tier_metrics["arm64"] = device_parity.for_models(arm, tier_results)
+                arm_lines = device_parity.markdown(tier_metrics["arm64"])
+                if tier == "device" and "bundle" in arm:
+                    arm_lines += arm64_bundle.markdown(arm["bundle"])
+            write_json(folder / "metrics.json", tier_metrics)
+            (folder / "README.md").write_text(runcard.render(tier, tier_results, spec, files.get("labels"))
+                                              + runcard.render_verification(tier_results, tier_failed)
+                                              + "\n".join(["", *arm_lines]))
+        write_json(staging / "deploy.json", summary)
+        publish_dir(staging, out, force)
+        state.set_progress(1.0, "done")
+        return summary
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _build_and_evaluate(target: Target, files: dict, staging: Path, spec: PreprocessSpec, data: str, seed: int,
+                        x_val, y_val, reference: dict, calibration: str | None, samples: int, method: str,
+                        state: JobState, accept_mismatch: bool = False) -> dict:
+    folder = staging / target.tier
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / target.file
+    started = time.perf_counter()
+    verification = None
+    if target.runtime == "mindspore":
+        shutil.copy(files["mindir"], path)
+    else:
+        quant = None
+        if target.calibration:
+            source = calibration or _calibration(data, spec, samples, seed)
+            quant = QuantConfig(source, method=method, max_samples=samples)
+        converted = convert(files["onnx"], path, quant=quant, state=state, accept_mismatch=accept_mismatch,
+                            value_range=spec.value_range(), samples=[[x_val[i:i + 1]] for i in range(min(3, len(x_val)))],
+                            **target.convert_options)
+        verification = converted.verification
+    build_seconds = time.perf_counter() - started
+    result = evaluate(path, x_val, y_val, threads=target.threads, reference_outputs=reference["outputs"], data=data)
+    if verification is not None:
+        result["verification"] = {"verdict": verification.verdict, "summary": verification.summary()}
+    return {**_public(result), "model": f"{target.tier}/{target.file}", "tier": target.tier,
+            "precision": target.precision, "threads": target.threads, "build_seconds": round(build_seconds, 3),
+            "size_vs_fp32_onnx": round(result["size_bytes"] / reference["size_bytes"], 4),
+            "top1_delta_vs_fp32": round(result["top1"] - reference["top1"], 6)}
+
+
+def _arm64_parity(results: dict, staging: Path, x_val: np.ndarray, reference: dict, state: JobState,
+                  name: str) -> dict:
+    """The Lite .ms targets on the ARM64 runtime (bounded inputs, one runner process), and the
+    device tier's board bundle from the same run. A machine without the ARM tools gets
+    'available': False with the reason, never a failed deploy."""
+    models = {target: (staging / r["model"], r["precision"]) for target, r in results.items()
+              if target != "reference" and r.get("runtime") == "lite" and r["model"].endswith(".ms")}
+    if not models:
+        return {"available": False, "reason": "no Lite .ms file in this package", "models": {}}
+    n = device_parity.DEFAULT_SAMPLES["classification"]
+    samples: dict = {}
+    state.set_progress(0.95, "ARM64 parity (emulated: correctness only)")
+    arm = device_parity.parity(models, x_val[:n], reference=[o[:n] for o in reference["outputs"]], state=state,
+                               samples_out=samples)
+    if arm.get("available") and samples and (staging / "device").is_dir():
+        try:
+            arm["bundle"] = arm64_bundle.write_bundle(staging / "device", {k: models[k] for k in samples}, samples,
+                                                      name=name)
+        except arm64_bundle.BundleError as exc:
+            arm["bundle_error"] = str(exc)
+    return arm
+
+
+def _public(result: dict) -> dict:
+    return {k: v for k, v in result.items() if k != "outputs"}
+
+
+def deploy_job(params: dict, state: JobState) -> dict:
+    """Inside a child: deploy with progress as events; SIGTERM from the parent cancels cleanly."""
+    return deploy(params.pop("model"), params.pop("out"), state=state, tiers=tuple(params.pop("tiers")), **params)
+
+
+def deploy_in_child(model: str | Path, out: str | Path, *, state: JobState | None = None,
+                    timeout: float = 3600, **options) -> dict:
+    """deploy() in its own process, so a GUI thread never waits on the evaluation's GIL-holding calls."""
+    params = {"model": str(Path(model).resolve()), "out": str(Path(out).resolve()),
+              "tiers": list(options.pop("tiers", TIERS)), **options}
+    try:
+        return run_child("app.core.models.deploy:deploy_job", params, state, timeout=timeout, grace=10)
+    except ChildError as exc:
+        raise DeployError(str(exc), exc.log) from None

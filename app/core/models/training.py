@@ -1,0 +1,86 @@
+"""train(): MindSpore training in its own process (it cannot share one with Lite).
+
+Progress arrives as events; cancel kills the child. Output is staged next to the target folder
+and published file by file only after the child succeeded, so a cancelled or crashed run
+leaves nothing half-written.
+"""
+from __future__ import annotations
+
+import shutil
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from app.core.files import check_target_folder, publish_dir
+from app.core.models.architectures import DEFAULT_ARCH, get_architecture
+from app.core.models.augment import PRESETS
+from converters.targets import require_mindspore
+from jobs.child import ChildError, run_child
+from jobs.state import Cancelled, JobState
+
+ARTIFACTS = ("model.onnx", "model.mindir", "model.ckpt", "labels.json", "preprocess.json", "metrics.json")
+
+
+class TrainingError(RuntimeError):
+    pass
+
+
+@dataclass
+class TrainConfig:
+    data: str = "digits"  # "digits" or DIR/<class>/*.png
+    arch: str = DEFAULT_ARCH  # a name in architectures.ARCHITECTURES
+    epochs: int = 10
+    batch_size: int = 32
+    learning_rate: float = 3e-3
+    val_fraction: float = 0.2
+    seed: int = 0
+    # True: the dataset's preset (small shifts for digits; flip/crop/colour jitter for folders);
+    # False: none; or a preset name from augment.PRESETS.
+    augment: bool | str = True
+    time_budget_s: float = 50.0  # stop after the epoch that passes it
+    patience: int = 5  # stop after this many epochs without held-out gain; 0 = never early
+    threads: int | None = None  # MindSpore kernel threads; None = the usable cores
+    folder_options: dict = field(default_factory=dict)  # size (default: the arch's), color for folders
+
+    def check(self) -> None:
+        """ValueError with one clear line for a setting that cannot work."""
+        get_architecture(self.arch)
+        if isinstance(self.augment, str) and self.augment not in PRESETS:
+            raise ValueError(f"unknown augmentation {self.augment!r}; choose one of {', '.join(PRESETS)}")
+        if self.epochs < 1 or self.batch_size < 1 or self.learning_rate <= 0:
+            raise ValueError("epochs and batch size must be at least 1 and the learning rate positive")
+        if not 0 < self.val_fraction < 1:
+            raise ValueError("the held-out fraction must be between 0 and 1")
+
+
+def train(config: TrainConfig, out_dir: str | Path, state: JobState | None = None, timeout: float = 1800,
+          force: bool = False) -> dict:
+    """Train and write ARTIFACTS into out_dir; returns metrics. Raises TrainingError, or Cancelled.
+    `state` receives the child's "step" and "epoch" events and its progress."""
+    config.check()
+    require_mindspore("Training")
+    out_dir = Path(out_dir).resolve()  # the child works in another cwd
+    check_target_folder(out_dir, [], force)  # before the training, not after it
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    # One folder, owned here, holds everything the child writes (its results and MindSpore's scratch
+    # files): whatever happens to the child (even SIGKILL), removing it leaves nothing behind.
+    work = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f".{out_dir.name}.train-"))
+    staging, scratch = work / "out", work / "scratch"
+    staging.mkdir()
+    scratch.mkdir()
+    try:
+        params = asdict(config) | {"staging": str(staging), "scratch": str(scratch)}
+        if config.data != "digits":
+            params["data"] = str(Path(config.data).resolve())
+        metrics = run_child("app.core.models.training_child:train_in_child", params, state, timeout=timeout)
+        missing = [name for name in ARTIFACTS if not (staging / name).is_file()]
+        if missing:
+            raise TrainingError(f"training finished without {', '.join(missing)}")
+        publish_dir(staging, out_dir, force)
+        return metrics
+    except Cancelled:
+        raise Cancelled("training was cancelled") from None
+    except ChildError as exc:
+        raise TrainingError(f"training failed: {exc}") from None
+    finally:
+        shutil.rmtree(work, ignore_errors=True)

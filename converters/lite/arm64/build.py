@@ -1,0 +1,182 @@
+"""Set up the ARM64 device tier (idempotent): fetch Lite 2.0.0's aarch64 wheel from PyPI, keep
+the runtime libraries and headers, install the cross compiler and qemu-user with apt-get when
+root, cross-compile runner.cpp.
+
+Without root and without the tools, set-up prints one line saying what to install and records
+it, so ARM features report "not available" with that reason instead of failing.
+
+    python -m converters.lite.arm64.build [--force]
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+import zipfile
+from pathlib import Path
+
+from converters.lite import paths
+from converters.lite.arm64.paths import (
+    LIB_ARCHIVE,
+    RUNNER,
+    RUNTIME_LIBS,
+    TOOLS,
+    arm_home,
+    native_arm64,
+)
+from converters.lite.build import SetupError
+
+SOURCE = Path(__file__).with_name("runner.cpp")
+# The loopback-sshd test of `bench --remote` needs an OpenSSH server; CI (root) gets one too.
+TEST_TOOLS = {"sshd": "openssh-server"}
+
+
+def fetch_libraries(home: Path) -> None:
+    """The none-any wheel that carries the aarch64 libraries (~56 MB) → home/lib + home/include."""
+    home.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=home.parent, prefix=".lite-arm64-setup-") as tmp:
+        tmp_path = Path(tmp)
+        cmd = [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--only-binary=:all:",
+               "--disable-pip-version-check", "--python-version", "3.7", "--platform", "manylinux2014_aarch64",
+               f"mindspore-lite=={paths.LITE_VERSION}", "-d", str(tmp_path / "wheel")]
+        print(f"Downloading mindspore-lite {paths.LITE_VERSION} for aarch64 from PyPI (~56 MB, once)…", flush=True)
+        done = subprocess.run(cmd, capture_output=True, text=True)
+        wheels = list((tmp_path / "wheel").glob("mindspore_lite-*.whl"))
+        if done.returncode != 0 or not wheels:
+            last = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no wheel downloaded"]
+            raise SetupError(f"could not download the aarch64 mindspore-lite=={paths.LITE_VERSION} "
+                             f"({last[0]}); check that pypi.org is reachable and retry")
+        staged = tmp_path / "home"
+        with zipfile.ZipFile(wheels[0]) as wheel:
+            for info in wheel.infolist():
+                name = info.filename
+                if name.startswith("mindspore_lite/include/") and not info.is_dir():
+                    target = staged / name[len("mindspore_lite/"):]
+                elif name.startswith("mindspore_lite/lib/") and Path(name).name in RUNTIME_LIBS:
+                    target = staged / "lib" / Path(name).name
+                else:
+                    continue
+                target.parent.mkdir(parents=True, exist_ok=True)
+                with wheel.open(info) as src, open(target, "wb") as dst:
+                    shutil.copyfileobj(src, dst)
+        missing = [lib for lib in RUNTIME_LIBS if not (staged / "lib" / lib).exists()]
+        if missing:
+            raise SetupError(f"the aarch64 mindspore-lite wheel lacks {', '.join(missing)}")
+        for lib in (staged / "lib").iterdir():
+            lib.chmod(0o755)
+        if home.exists():
+            shutil.rmtree(home)
+        staged.rename(home)
+        (home / ".libs-ok").write_text(paths.LITE_VERSION)
+
+
+def _missing(tools: dict[str, str]) -> dict[str, str]:
+    return {tool: package for tool, package in tools.items() if shutil.which(tool) is None}
+
+
+def _apt_install(packages: list[str]) -> None:
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    print(f"Installing {' '.join(packages)} with apt-get…", flush=True)
+    # `apt-get update` may fail on one unsigned list while the others update: judge the install.
+    subprocess.run(["apt-get", "update", "-qq"], capture_output=True, env=env)
+    done = subprocess.run(["apt-get", "install", "-y", "-qq", "--no-install-recommends", *packages],
+                          capture_output=True, text=True, env=env)
+    if done.returncode != 0:
+        last = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]
+        raise SetupError(f"apt-get install {' '.join(packages)} failed: {last[0]}")
+
+
+def ensure_tools() -> str:
+    """Install what is missing when we are root; else return the one-line reason ARM is unavailable."""
+    needed = {"g++": "g++"} if native_arm64() else dict(TOOLS)  # an aarch64 host builds and runs natively
+    missing = _missing(needed)
+    is_root = hasattr(os, "geteuid") and os.geteuid() == 0
+    if is_root and shutil.which("apt-get"):
+        extra = _missing(TEST_TOOLS)
+        if missing or extra:
+            _apt_install(sorted(set(missing.values()) | set(extra.values())))
+        missing = _missing(needed)
+    if missing:
+        return (f"ARM64 device tier not available: install {' and '.join(missing.values())} "
+                f"(Debian/Ubuntu: sudo apt-get install {' '.join(missing.values())}), then run make setup again")
+    return ""
+
+
+def _sources_hash(compiler: str) -> str:
+    return hashlib.sha256(SOURCE.read_bytes() + compiler.encode()).hexdigest()
+
+
+def build_runner(home: Path, force: bool = False) -> Path:
+    compiler = "g++" if native_arm64() else "aarch64-linux-gnu-g++"
+    out, stamp = home / RUNNER, home / ".runner-hash"
+    wanted = _sources_hash(compiler)
+    if not force and out.exists() and stamp.exists() and stamp.read_text() == wanted:
+        return out
+    tmp = home / f".{RUNNER}.tmp"
+    cmd = [shutil.which(compiler) or compiler, "-std=c++17", "-O2", "-s",
+           "-D_GLIBCXX_USE_CXX11_ABI=0",  # the Lite libraries use the old std::string ABI
+           f"-I{home}", str(SOURCE), "-o", str(tmp),
+           f"-L{home / 'lib'}", "-l:libmindspore-extendrt_python.so",
+           f"-Wl,-rpath-link,{home / 'lib'}",  # resolve the libraries' own NEEDED entries at link time
+           "-Wl,--disable-new-dtags,-rpath,$ORIGIN/lib"]  # the board needs no LD_LIBRARY_PATH
+    print(f"Cross-compiling {RUNNER} for aarch64…", flush=True)
+    done = subprocess.run(cmd, capture_output=True, text=True)
+    if done.returncode != 0:
+        tmp.unlink(missing_ok=True)
+        raise SetupError(f"{compiler} failed to build {RUNNER}:\n{done.stderr[-2000:]}")
+    tmp.replace(out)
+    stamp.write_text(wanted)
+    return out
+
+
+def pack_libraries(home: Path) -> Path:
+    """lib.tar.gz: the libraries as a deployment bundle carries them (~40 MB instead of ~123 MB);
+    made once here so a deploy only links it into its package."""
+    out = home / LIB_ARCHIVE
+    if out.is_file():
+        return out
+    print("Packing the aarch64 Lite libraries for device bundles…", flush=True)
+    part = home / f".{LIB_ARCHIVE}.part"
+    with tarfile.open(part, "w:gz", compresslevel=6) as tar:
+        for lib in RUNTIME_LIBS:
+            tar.add(home / "lib" / lib, arcname=f"lib/{lib}")
+    part.replace(out)
+    return out
+
+
+def ensure_arm64(force: bool = False) -> tuple[Path, str]:
+    """(home, reason): reason is empty when the runner is built and can run here."""
+    home = arm_home()
+    if force or not (home / ".libs-ok").exists():
+        fetch_libraries(home)
+    pack_libraries(home)
+    reason = ensure_tools()
+    marker = home / ".unavailable"
+    if reason:
+        marker.write_text(reason + "\n")
+        return home, reason
+    marker.unlink(missing_ok=True)
+    build_runner(home, force=force)
+    return home, ""
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--force", action="store_true", help="download and rebuild even if present")
+    args = parser.parse_args(argv)
+    try:
+        home, reason = ensure_arm64(force=args.force)
+    except SetupError as exc:
+        print(f"edge-studio setup: {exc}", file=sys.stderr)
+        return 2
+    print(reason or f"ARM64 runner ready in {home}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

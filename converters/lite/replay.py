@@ -1,0 +1,106 @@
+"""replay(): run a Lite artifact on given inputs in a child process, optionally recording every
+kernel's outputs for the first input (the trace divergence.py compares against the source model).
+
+The child, not the caller, loads the runtime: the caller may be the process that ran Lite's converter,
+and the two must not share a process (and a file that crashes Lite costs only the child).
+Arrays cross as .npz files in a temporary folder.
+"""
+from __future__ import annotations
+
+import json
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from converters.lite.errors import LiteError, with_lite_text
+from converters.lite.model import TracedNode, TracedTensor
+from jobs.child import ChildError, run_child
+from jobs.state import JobState
+
+
+@dataclass
+class Replay:
+    outputs: list[list[np.ndarray]]  # per input set, the model's outputs in Lite's order
+    output_names: list[str]
+    output_formats: list[str]  # "NCHW"/"NHWC"/"ND" as Lite describes each output
+    trace: list[TracedNode] | None  # every kernel's outputs for the first input set, when asked
+
+
+def replay(artifact: str | Path, input_sets: Sequence[Sequence[np.ndarray]], *, trace: bool = False,
+           timeout: float = 300.0, state: JobState | None = None) -> Replay:
+    """Run `artifact` (.ms/.mindir) once per input set (arrays in the source model's input order and
+    layout; an NCHW array goes in transposed when the artifact takes NHWC). Raises LiteError."""
+    artifact = Path(artifact)
+    with tempfile.TemporaryDirectory(prefix="edge-studio-replay-") as tmp:
+        folder = Path(tmp)
+        np.savez(folder / "inputs.npz", **{f"{s}_{i}": a for s, arrays in enumerate(input_sets)
+                                          for i, a in enumerate(arrays)})
+        params = {"model": str(artifact.resolve()), "folder": tmp, "sets": len(input_sets),
+                  "inputs": len(input_sets[0]), "trace": trace}
+        try:
+            answer = run_child("converters.lite.replay:replay_in_child", params, state, timeout=timeout)
+        except ChildError as exc:
+            raise with_lite_text(f"Lite could not run {artifact.name}: {exc}", exc.log) from None
+        with np.load(folder / "outputs.npz") as saved:
+            outputs = [[saved[f"{s}_{k}"] for k in range(answer["outputs"])] for s in range(len(input_sets))]
+        nodes = None
+        if trace:
+            with np.load(folder / "trace.npz") as saved:
+                nodes = [TracedNode(n["name"], n["type"], tuple(n["inputs"]), tuple(n["changed_inputs"]),
+                                    tuple(TracedTensor(t["name"], saved[t["key"]] if t["key"] else None,
+                                                       t["format"], t["scale"], t["zero_point"])
+                                          for t in n["outputs"]))
+                         for n in json.loads((folder / "trace.json").read_text())]
+    return Replay(outputs, answer["names"], answer["formats"], nodes)
+
+
+def fit_input(arr: np.ndarray, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
+    """A source-layout array for a Lite input: NCHW → NHWC when that is what the artifact takes,
+    int64 → int32 where Lite narrowed the type."""
+    if arr.ndim == 4 and arr.shape != shape and tuple(shape) == (arr.shape[0], arr.shape[2], arr.shape[3], arr.shape[1]):
+        arr = arr.transpose(0, 2, 3, 1)
+    return np.ascontiguousarray(arr, dtype=dtype)
+
+
+def replay_in_child(params: dict, state: JobState) -> dict:
+    """Inside the child: load, run every input set, save the outputs (and the trace of the first set)."""
+    from converters.lite.model import LiteModel
+
+    folder = Path(params["folder"])
+    with np.load(folder / "inputs.npz") as saved:
+        sets = [[saved[f"{s}_{i}"] for i in range(params["inputs"])] for s in range(params["sets"])]
+    model = LiteModel(params["model"], threads=1)
+    if len(model.inputs) != params["inputs"]:
+        raise LiteError(f"the artifact has {len(model.inputs)} input(s), the source model {params['inputs']}")
+    wanted = [fit_input(a, spec.shape, spec.dtype).shape for a, spec in zip(sets[0], model.inputs)]
+    if any(spec.dynamic or spec.shape != w for spec, w in zip(model.inputs, wanted)):
+        model.resize([a.shape if spec.dynamic else spec.shape for a, spec in zip(sets[0], model.inputs)])
+    outputs: dict[str, np.ndarray] = {}
+    for s, arrays in enumerate(sets):
+        state.check()
+        got = model.predict([fit_input(a, spec.shape, spec.dtype) for a, spec in zip(arrays, model.inputs)])
+        outputs.update({f"{s}_{k}": out for k, out in enumerate(got)})
+        if s == 0 and params["trace"]:
+            _save_trace(model.trace(), folder)
+    np.savez(folder / "outputs.npz", **outputs)
+    return {"outputs": len(model.outputs), "names": [o.name for o in model.outputs],
+            "formats": [o.format for o in model.outputs]}
+
+
+def _save_trace(nodes: list[TracedNode], folder: Path) -> None:
+    arrays, index = {}, []
+    for n, node in enumerate(nodes):
+        outs = []
+        for k, t in enumerate(node.outputs):
+            key = f"n{n}_{k}" if t.data is not None else ""
+            if key:
+                arrays[key] = t.data
+            outs.append({"name": t.name, "key": key, "format": t.format, "scale": t.scale,
+                         "zero_point": t.zero_point})
+        index.append({"name": node.name, "type": node.type, "inputs": list(node.inputs),
+                      "changed_inputs": list(node.changed_inputs), "outputs": outs})
+    np.savez(folder / "trace.npz", **arrays)
+    (folder / "trace.json").write_text(json.dumps(index))

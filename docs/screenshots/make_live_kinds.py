@@ -1,0 +1,73 @@
+"""Screenshots of the Live page running each model kind FP32 | INT8 (or beside a real MediaPipe model)
+on its synthetic scene, and of the import dialog; from the real window, offscreen (QWidget.grab()).
+
+    QT_QPA_PLATFORM=offscreen .venv/bin/python docs/screenshots/make_live_kinds.py
+"""
+from __future__ import annotations
+
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from PySide6.QtCore import QEventLoop
+from PySide6.QtWidgets import QApplication
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parents[1]))
+
+# screenshot → (model A, model B, source)
+RUNS = {
+    "live-yolo.png": ("boxes", "boxes-int8", "synthetic:objects"),
+    "live-segmentation.png": ("person", "person-int8", "synthetic:person"),
+    "live-keypoints.png": ("hand", "hand-landmarks", "synthetic:hand"),
+}
+
+
+def wait_until(app, condition, timeout: float = 300.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise TimeoutError("the window never got there")
+        app.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 50)
+        time.sleep(0.02)
+
+
+def main() -> int:
+    app = QApplication.instance() or QApplication(sys.argv)
+    from app.gui.main import MainWindow
+    from app.gui.model_import_dialog import ModelImportDialog
+    from app.gui.settings import Settings
+    from sample_models import synthetic
+
+    tmp = Path(tempfile.mkdtemp(prefix="edge-studio-shots-"))
+    window = MainWindow(settings=Settings(tmp / "settings.json"))
+    window.resize(1360, 860)
+    window.show()
+    live = window.pages["Live"]
+    wait_until(app, lambda: live.views[0].frames_shown > 5)  # the default run started: replace it
+    for shot, (a, b, source) in RUNS.items():
+        live.model_a.setCurrentIndex(live.model_a.findData(a))
+        live.model_b.setCurrentIndex(live.model_b.findData(b))
+        live.source.setCurrentIndex(live.source.findData(source))
+        live.start()
+        wait_until(app, lambda: live.pipeline is not None and live.views[0].frames_shown > 30
+                   and live.views[1].frames_shown > 8 and live.pipeline.stats().agreement)
+        live.stats.setText(live._stats_text())
+        window.grab().save(str(HERE / shot))
+        print(shot, live._stats_text().replace("\n", " | "))
+        live.stop()
+
+    dialog = ModelImportDialog(synthetic.hand_markers(tmp / "hand_markers.onnx"), window)
+    dialog.resize(560, dialog.sizeHint().height())
+    dialog.show()
+    app.processEvents()
+    dialog.grab().save(str(HERE / "import-dialog.png"))
+    dialog.close()
+    window.close()
+    print("screenshots in", HERE)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

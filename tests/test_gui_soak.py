@@ -1,0 +1,188 @@
+"""GUI soak: the real MainWindow, offscreen, driven by a scripted user for minutes (issue 12).
+
+The user switches pages, live models, sources and thread counts, stops and restarts the live view,
+enters booth mode, moves to the next scene and leaves it by its chord — over and over. Afterwards
+(everything stopped again) nothing may have piled up: None's refcount does not fall (the 6.12.0
+PySide6 defect took ~60 a second here), RSS growth is bounded, threads and descriptors are back to
+where they were, and no edge-studio-live-* work folder is left.
+
+Default: ~3 minutes. `-m long` runs the same for EDGE_STUDIO_GUI_SOAK_S seconds (default 1800).
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QKeySequence
+from PySide6.QtTest import QTest
+
+from refcounts import BOUND, NoneSlope
+from test_soak import _leaked_fds, _resources, _settled, _trimmed_rss_mb
+
+DEFAULT_S = 180.0
+LONG_S = float(os.environ.get("EDGE_STUDIO_GUI_SOAK_S", "1800"))
+RSS_GROWTH_MB = 60.0  # malloc arenas of the many short-lived pipeline threads plateau at ~20 MB (test_soak)
+LEFT = Qt.MouseButton.LeftButton
+FRAMES_TIMEOUT_MS = 180_000  # a Start converts its models in a child process: slow on 2 busy cores
+
+# (model A, model B or None for a single view, source, threads of model A): what the user picks in turn
+LIVE_CHOICES = (
+    ("digits", "digits-int8", "synthetic", 2),
+    ("digits", None, "synthetic", 1),
+    ("face", None, "synthetic:face", 2),
+    ("face", "digits", "synthetic:face", 1),
+)
+
+
+def _work_dirs() -> set[Path]:
+    return set(Path(tempfile.gettempdir()).glob("edge-studio-live-*"))
+
+
+class ScriptedUser:
+    """One action per step, each ending in a state it checks (frames flowing, a page shown)."""
+
+    def __init__(self, window, qtbot) -> None:
+        self.window, self.qtbot = window, qtbot
+        self.live = window.pages["Live"]
+        self.steps = 0
+        self.actions = (self.switch_pages, self.change_live_view, self.stop_and_restart, self.booth_round_trip,
+                        self.change_live_view)
+
+    def step(self) -> None:
+        self.actions[self.steps % len(self.actions)]()
+        self.steps += 1
+
+    # -- checks ---------------------------------------------------------------------------------
+    def wait_live_frames(self, count: int = 10) -> None:
+        views = self.live.views[:1 + (self.live.model_b.currentData() is not None)]
+        self.qtbot.waitUntil(lambda: self.live.pipeline is not None, timeout=FRAMES_TIMEOUT_MS)
+        start = [view.frames_shown for view in views]
+        self.qtbot.waitUntil(lambda: all(v.frames_shown >= s + count for v, s in zip(views, start)),
+                             timeout=FRAMES_TIMEOUT_MS)
+        assert self.live.pipeline.running and not any(m["error"] for m in self.live.pipeline.stats().models)
+
+    # -- actions --------------------------------------------------------------------------------
+    def switch_pages(self) -> None:
+        from app.gui.main import PAGES
+
+        for name in PAGES:
+            self.window.nav.setCurrentRow(PAGES.index(name))
+            assert self.window.stack.currentWidget() is self.window.pages[name]
+            self.qtbot.wait(400)
+        self.wait_live_frames()  # the live view kept running behind the other pages
+
+    def change_live_view(self) -> None:
+        model_a, model_b, source, threads = LIVE_CHOICES[(self.steps // 2) % len(LIVE_CHOICES)]
+        page = self.live
+        page.model_a.setCurrentIndex(page.model_a.findData(model_a))
+        page.model_b.setCurrentIndex(page.model_b.findData(model_b))
+        page.source.setCurrentIndex(page.source.findData(source))
+        page.threads.setValue(threads)
+        QTest.mouseClick(page.start_button, LEFT)
+        self.wait_live_frames()
+        assert [m.name for m in page.pipeline.models] == [model_a] + ([model_b] if model_b else [])
+
+    def stop_and_restart(self) -> None:
+        page = self.live
+        QTest.mouseClick(page.stop_button, LEFT)
+        assert page.pipeline is None
+        self.qtbot.wait(1000)
+        QTest.mouseClick(page.start_button, LEFT)
+        self.wait_live_frames()
+
+    def booth_round_trip(self) -> None:
+        self.window.enter_booth()
+        booth = self.window.booth
+        self.qtbot.waitUntil(lambda: booth.views[0].frames_shown >= 10, timeout=FRAMES_TIMEOUT_MS)
+        QTest.keyClick(booth, Qt.Key.Key_Space)  # a visitor's touch: the next scene
+        self.qtbot.waitUntil(lambda: "Face" in booth.title.text() and booth.pipeline is not None,
+                             timeout=FRAMES_TIMEOUT_MS)
+        shown = booth.views[0].frames_shown
+        self.qtbot.waitUntil(lambda: booth.views[0].frames_shown >= shown + 10, timeout=FRAMES_TIMEOUT_MS)
+        QTest.keySequence(booth, QKeySequence("Ctrl+Shift+Q"))
+        self.qtbot.waitUntil(lambda: not booth.isVisible() and booth.pipeline is None, timeout=30_000)
+        self.wait_live_frames()  # the main window's live view ran on beside the booth
+
+
+def soak_gui(qtbot, tmp_path: Path, monkeypatch, seconds: float) -> dict:
+    import app.gui.booth as booth
+    from app.gui.main import MainWindow
+    from app.gui.settings import Settings
+
+    # the cloud tier (a MindSpore server per booth entry) is soaked by test_cloud_load; here booth mode
+    # runs its edge and device tiers, as it does when the server cannot start
+    monkeypatch.setattr(booth, "_start_cloud", lambda state: (_ for _ in ()).throw(
+        RuntimeError("no cloud tier in the GUI soak")))
+    window = MainWindow(settings=Settings(tmp_path / "settings.json"))
+    qtbot.addWidget(window)
+    window.show()
+    user = ScriptedUser(window, qtbot)
+    live = window.pages["Live"]
+    try:
+        user.wait_live_frames()  # the app opens on a running live view
+        for _ in user.actions:  # warm-up: every action once (conversions, OpenCV pools, Lite kernels)
+            user.step()
+        live.stop()
+        before = _resources()
+        before["rss_mb"] = _trimmed_rss_mb()
+        dirs = _work_dirs()
+        slope = NoneSlope()
+        slope.sample()
+        sampler = QTimer()
+        sampler.timeout.connect(slope.sample)
+        sampler.start(1000)
+        started = time.monotonic()
+        QTest.mouseClick(live.start_button, LEFT)
+        user.wait_live_frames()
+        while time.monotonic() - started < seconds:
+            user.step()
+        sampler.stop()
+        live.stop()
+        slope.sample()
+        after = _settled(before, wait_s=30.0)
+        after["rss_mb"] = _trimmed_rss_mb()
+        lost = slope.restore_lost()
+        report = {
+            "seconds": round(time.monotonic() - started, 1), "steps": user.steps,
+            "none_refcount": {"start": slope.samples[0][1], "end": slope.samples[-1][1], "lost": lost,
+                              "slope_per_s": round(slope.per_second(), 3)},
+            "rss_mb": {"before": round(before["rss_mb"], 1), "after": round(after["rss_mb"], 1),
+                       "growth": round(after["rss_mb"] - before["rss_mb"], 1)},
+            "threads": {"before": before["native_threads"], "after": after["native_threads"]},
+            "python_threads": {"before": before["python_threads"], "after": after["python_threads"]},
+            "fds": {"before": len(before["fds"]), "after": len(after["fds"]), "leaked": _leaked_fds(before, after)},
+            "leftover_work_dirs": sorted(str(d) for d in _work_dirs() - dirs),
+        }
+    finally:
+        live.stop()
+        if getattr(window, "booth", None) is not None:
+            window.booth.close()
+    window.close()
+    return report
+
+
+def _check(report: dict, seconds: float) -> None:
+    print(f"\nGUI soak: {report}")
+    assert report["seconds"] >= seconds and report["steps"] >= 5
+    assert report["none_refcount"]["slope_per_s"] > -1.0, report["none_refcount"]
+    assert report["none_refcount"]["lost"] < 10 * BOUND, report["none_refcount"]
+    assert report["rss_mb"]["growth"] <= RSS_GROWTH_MB, report["rss_mb"]
+    assert report["threads"]["after"] <= report["threads"]["before"], report["threads"]
+    assert report["python_threads"]["after"] == report["python_threads"]["before"]
+    assert not report["fds"]["leaked"]
+    assert not report["leftover_work_dirs"]
+
+
+@pytest.mark.timeout(1200)
+def test_gui_soak_3_minutes(qtbot, tmp_path, monkeypatch):
+    _check(soak_gui(qtbot, tmp_path, monkeypatch, DEFAULT_S), DEFAULT_S)
+
+
+@pytest.mark.long
+@pytest.mark.timeout(int(LONG_S) + 1800)
+def test_gui_soak_long(qtbot, tmp_path, monkeypatch):
+    _check(soak_gui(qtbot, tmp_path, monkeypatch, LONG_S), LONG_S)

@@ -1,0 +1,138 @@
+"""Lite 2.0's defects on minimal ONNX graphs: real Lite is wrong without each rewrite and right with it.
+
+Every case converts the same graph twice with the real converter (repair=False, then the default) and
+runs both .ms files with the real runtime against onnxruntime on the same input.
+"""
+from __future__ import annotations
+
+import numpy as np
+import onnx
+import pytest
+from onnx import TensorProto, helper, numpy_helper
+
+from conftest import ort_run
+from converters import repairs
+from converters.lite import LiteError, LiteModel, convert
+from converters.prepare import prepare_onnx
+
+SHAPE = [1, 4, 6, 6]
+
+
+def _graph(nodes, out_shape=SHAPE, inits=(), opset=13, outputs=("y",)):
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, SHAPE)
+    shapes = out_shape if isinstance(out_shape, dict) else {name: out_shape for name in outputs}
+    ys = [helper.make_tensor_value_info(name, TensorProto.FLOAT, shapes[name]) for name in outputs]
+    model = helper.make_model(helper.make_graph(nodes, "minimal", [x], ys, list(inits)),
+                              opset_imports=[helper.make_opsetid("", opset)])
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    return model
+
+
+def _f32(name, values):
+    return numpy_helper.from_array(np.asarray(values, np.float32), name)
+
+
+SCALES_X2 = _f32("scales", [1, 1, 2, 2])
+SCALES_X15 = _f32("scales", [1, 1, 1.5, 1.5])
+
+# repair name -> (minimal graph, why it is the smallest case that shows the defect)
+CASES = {
+    "reduce_sum_square_out_of_place": _graph([  # x read by ReduceSumSquare and by Add
+        helper.make_node("ReduceSumSquare", ["x"], ["s"], axes=[1], keepdims=1),
+        helper.make_node("Add", ["x", "s"], ["y"])]),
+    "resize_exact_nearest_linear/no_mode": _graph(  # MindSpore's exporter writes no mode: ONNX says nearest
+        [helper.make_node("Resize", ["x", "", "scales"], ["y"])], [1, 4, 12, 12], [SCALES_X2]),
+    "resize_exact_nearest_linear/nearest_half_pixel": _graph(
+        [helper.make_node("Resize", ["x", "", "scales"], ["y"], mode="nearest",
+                          coordinate_transformation_mode="half_pixel")], [1, 4, 9, 9], [SCALES_X15]),
+    "resize_exact_nearest_linear/linear_half_pixel": _graph(
+        [helper.make_node("Resize", ["x", "", "scales"], ["y"], mode="linear")], [1, 4, 12, 12], [SCALES_X2]),
+    "hard_sigmoid_alpha_beta": _graph([helper.make_node("HardSigmoid", ["x"], ["y"], alpha=0.2, beta=0.5)]),
+    "clip_explicit_min": _graph([helper.make_node("Clip", ["x", "", "hi"], ["y"])], inits=[_f32("hi", 0.5)]),
+    "gelu_tanh_expanded": _graph([helper.make_node("Gelu", ["x"], ["y"], approximate="tanh")], opset=20),
+    "softmax_legacy_axis": _graph([helper.make_node("Softmax", ["x"], ["y"], axis=1)], opset=11),
+    "average_pool_pad_included": _graph([helper.make_node(
+        "AveragePool", ["x"], ["y"], kernel_shape=[3, 3], pads=[1, 1, 1, 1], count_include_pad=1)]),
+    "lrn_expanded": _graph([helper.make_node("LRN", ["x"], ["y"], size=3, alpha=0.5, beta=0.75)]),
+}
+
+
+def _lite_outputs(model_path, tmp_path, tag, x, **options):
+    result = convert(model_path, tmp_path / f"{tag}.ms", input_format="NCHW", verify=False, **options)
+    with LiteModel(result.path) as lite:
+        # a copy: LiteModel binds the array itself, and the ReduceSumSquare defect squares it in place
+        return result, lite.predict(x.copy())
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_lite_is_wrong_without_the_rewrite_and_right_with_it(case, tmp_path, rng):
+    name = case.split("/")[0]
+    src = tmp_path / "minimal.onnx"
+    onnx.save(CASES[case], str(src))
+    x = rng.standard_normal(SHAPE).astype(np.float32)
+    want = ort_run(src, x)[0]
+
+    raw, got = _lite_outputs(src, tmp_path, "raw", x, repair=False)
+    assert raw.repairs == {}
+    # wrong: more than twice the error allowed below (Gelu's tanh/erf gap is ~5e-4, the others far more)
+    assert got[0].shape != want.shape or np.abs(got[0] - want).max() > 2e-4, "Lite got it right: defect gone?"
+
+    fixed, got = _lite_outputs(src, tmp_path, "fixed", x)
+    assert fixed.repairs == {name: 1}
+    assert got[0].shape == want.shape
+    assert np.abs(got[0] - want).max() <= 1e-4
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fixed.ms", "minimal.onnx", "raw.ms"]  # nothing left
+
+
+def test_conv_without_strides_converts_only_when_written_out(tmp_path, rng):
+    w = numpy_helper.from_array(rng.standard_normal((4, 4, 1, 1)).astype(np.float32), "w")
+    src = tmp_path / "conv.onnx"
+    onnx.save(_graph([helper.make_node("Conv", ["x", "w"], ["y"])], inits=[w]), str(src))
+    with pytest.raises(LiteError, match="kernel_size/stride/dilation is nullptr"):
+        convert(src, tmp_path / "raw.ms", verify=False, repair=False)
+    x = rng.standard_normal(SHAPE).astype(np.float32)
+    fixed, got = _lite_outputs(src, tmp_path, "fixed", x)
+    assert fixed.repairs == {"conv_explicit_strides": 1}
+    assert np.abs(got[0] - ort_run(src, x)[0]).max() <= 1e-4
+
+
+def test_rewrites_only_where_needed(tmp_path):
+    """ReduceSumSquare as the only reader of its input, and a Resize in Lite's own convention, are computed
+    right: left alone, no file written."""
+    model = _graph([helper.make_node("ReduceSumSquare", ["x"], ["y"], axes=[1], keepdims=1),
+                    helper.make_node("Resize", ["y", "", "scales"], ["z"], mode="nearest",
+                                     coordinate_transformation_mode="asymmetric", nearest_mode="floor")],
+                   out_shape={"z": [1, 1, 12, 12]}, inits=[SCALES_X2], outputs=("z",))
+    src = tmp_path / "fine.onnx"
+    onnx.save(model, str(src))
+    assert prepare_onnx(src, tmp_path) == (src, {})
+    assert not (tmp_path / "repaired.onnx").exists()
+
+
+def test_count_and_description(tmp_path):
+    nodes = [helper.make_node("HardSigmoid", ["x"], [f"h{k}"], alpha=0.2) for k in range(3)]
+    nodes.append(helper.make_node("Sum", ["h0", "h1", "h2"], ["y"]))
+    src = tmp_path / "three.onnx"
+    onnx.save(_graph(nodes), str(src))
+    path, applied = prepare_onnx(src, tmp_path / "")
+    assert path == tmp_path / "repaired.onnx" and applied == {"hard_sigmoid_alpha_beta": 3}
+    assert repairs.describe(applied) == "hard_sigmoid_alpha_beta ×3"
+    onnx.checker.check_model(onnx.load(str(path)), full_check=True)
+
+
+def test_nearest_index_rule_matches_onnxruntime(tmp_path):
+    """The index arithmetic the Resize repair relies on, against onnxruntime on a ramp."""
+    for ctm, rounding, scale, size in [("half_pixel", "round_prefer_floor", 1.5, 6), ("asymmetric", "floor", 2, 5),
+                                       ("align_corners", "round_prefer_ceil", 1.7, 7), ("half_pixel", "ceil", 3, 4)]:
+        out = int(np.floor(size * scale))
+        model = helper.make_model(helper.make_graph(
+            [helper.make_node("Resize", ["x", "", "s"], ["y"], mode="nearest", coordinate_transformation_mode=ctm,
+                              nearest_mode=rounding)], "ramp",
+            [helper.make_tensor_value_info("x", TensorProto.FLOAT, [size])],
+            [helper.make_tensor_value_info("y", TensorProto.FLOAT, [out])], [_f32("s", [scale])]),
+            opset_imports=[helper.make_opsetid("", 13)])
+        model.ir_version = 8
+        onnx.save(model, str(tmp_path / "ramp.onnx"))
+        got = ort_run(tmp_path / "ramp.onnx", np.arange(size, dtype=np.float32))[0]
+        assert got.astype(int).tolist() == repairs.nearest_indices(size, out, scale, ctm, rounding).tolist()
