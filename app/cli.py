@@ -8,8 +8,9 @@ import sys
 import traceback
 from pathlib import Path
 
-from app.commands import COMMAND_MODULES
 from jobs.state import Cancelled
+
+GUI_COMMANDS = ("gui", "booth")
 
 
 def cmd_gui(args, booth: bool = False) -> int:
@@ -19,11 +20,16 @@ def cmd_gui(args, booth: bool = False) -> int:
                    screenshot=getattr(args, "screenshot", None))
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(gui_only: bool = False) -> argparse.ArgumentParser:
+    """The whole command line; gui_only: just `gui` and `booth`, so opening the app does not import every
+    command's modules (about a second of start-up)."""
     parser = argparse.ArgumentParser(prog="edge-studio", description="Cloud → edge → device with MindSpore Lite")
     sub = parser.add_subparsers(dest="command")
-    for module in COMMAND_MODULES:
-        module.add_cli(sub)
+    if not gui_only:
+        from app.commands import COMMAND_MODULES
+
+        for module in COMMAND_MODULES:
+            module.add_cli(sub)
 
     p = sub.add_parser("booth", help="the desktop app in booth mode (fullscreen; Ctrl+Shift+Q leaves)")
     p.set_defaults(func=lambda args: cmd_gui(args, booth=True))
@@ -40,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv == ["--self-test"]:  # the installer's spelling of `edge-studio self-test`
         argv = ["self-test"]
-    args = build_parser().parse_args(argv)
+    args = build_parser(gui_only=not argv or argv[0] in GUI_COMMANDS).parse_args(argv)
     if getattr(sys.stdout, "errors", "") == "strict" and hasattr(sys.stdout, "reconfigure"):
         # A file name that is not valid UTF-8 (Python keeps its bytes as surrogates) would make a
         # finished command fail while printing its result: write those bytes back as they are, like ls.

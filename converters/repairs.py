@@ -367,6 +367,25 @@ def _auto_pad_rewrite(graph, node, ctx) -> None:
     node.attrs["auto_pad"] = "NOTSET"
 
 
+# -- Transpose → Conv ------------------------------------------------------------------------------------
+LAYOUT_PERMS = ([0, 2, 3, 1], [0, 3, 1, 2])  # NCHW↔NHWC: Lite folds these into the layout itself
+
+
+def _transpose_conv_needs(graph, node, ctx) -> bool:
+    # Lite's converter fails ("InferSubgraph … failed") when a Transpose other than a layout change
+    # feeds a Conv directly (YOLOv8's DFL head does so); a same-shape Reshape between them is enough.
+    if node.op != "Conv" or not node.inputs[0].inputs:
+        return False
+    producer = node.inputs[0].inputs[0]
+    return (producer.op == "Transpose" and list(producer.attrs.get("perm", [])) not in LAYOUT_PERMS
+            and _static_shape(node.inputs[0]) is not None)
+
+
+def _transpose_conv_rewrite(graph, node, ctx) -> None:
+    x = node.inputs[0]
+    node.inputs[0] = _node_out(graph, "Reshape", [x, _const(graph, _static_shape(x), np.int64)], like=x)
+
+
 # -- sequences ----------------------------------------------------------------------------------------
 def _sequence_needs(graph, node, ctx) -> bool:
     # Lite has no sequence type; MindSpore's exporter writes a Concat of a tuple as
@@ -402,6 +421,8 @@ REPAIRS: tuple[Repair, ...] = (
            "alone", _softmax_needs, _softmax_rewrite),
     Repair("average_pool_pad_included", "Lite ignores AveragePool's count_include_pad=1 (padded zeros left "
            "out of the mean)", _avg_pool_needs, _avg_pool_rewrite),
+    Repair("transpose_conv_reshape_between", "Lite's converter fails when a (non-layout) Transpose feeds a Conv "
+           "directly", _transpose_conv_needs, _transpose_conv_rewrite),
     Repair("same_lower_explicit_pads", "Lite pads auto_pad=SAME_LOWER like SAME_UPPER (wrong when the total "
            "padding is odd)", _auto_pad_needs, _auto_pad_rewrite),
     Repair("conv_explicit_strides", "Lite's converter fails on a Conv that leaves `strides` at its ONNX default",

@@ -8,6 +8,7 @@ sides tells; this module does that for every conversion. The tolerances live in 
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Callable, Literal, Sequence
 
@@ -17,7 +18,7 @@ from pydantic import BaseModel, ConfigDict
 from converters import references
 from converters.formats import source_format
 from converters.lite.errors import LiteError
-from jobs.state import JobState
+from jobs.state import Cancelled, JobState
 
 Verdict = Literal["matches", "close", "WRONG", "unverified"]
 VERDICT_RANK = {"matches": 0, "close": 1, "unverified": 2, "WRONG": 3}
@@ -119,6 +120,8 @@ class Verification(BaseModel):
         return text
 
 
+# source format -> the layout of its 4-D tensors (Lite's converter turns NCHW graphs NHWC inside)
+SOURCE_LAYOUTS = {"onnx": "NCHW", "caffe": "NCHW", "mindir": "NCHW", "tflite": "NHWC", "tf": "NHWC"}
 # source format -> how its reference runtime is opened (see converters/references.py)
 REFERENCE_RUNTIMES: dict[str, Callable[[Path, str, dict], references.Reference]] = {
     "onnx": lambda src, fmk, options: references.onnx_reference(src),
@@ -177,7 +180,11 @@ def verify(source: str | Path, artifact: str | Path, *, precision: str = "fp32",
                                  "nothing independent to be checked against")
     try:
         reference = REFERENCE_RUNTIMES[fmt.name](source, fmt.name, convert_options or {})
-    except (references.ReferenceUnavailable, LiteError) as exc:  # LiteError: Lite itself was to stand in
+    except Cancelled:
+        raise
+    except Exception as exc:  # the reference cannot read what Lite read (odd names, ops it lacks): say so
+        if not isinstance(exc, (references.ReferenceUnavailable, LiteError)):
+            exc = f"{source.name}: {type(exc).__name__}: {exc}"
         return Verification(verdict="unverified", precision=precision, reference="none", inputs="",
                             tolerance=tolerance, outputs=[], seconds=time.perf_counter() - started, note=str(exc))
     fixed = (convert_options or {}).get("input_shapes") or {}  # dims the conversion fixed (dynamic ones)
@@ -189,20 +196,28 @@ def verify(source: str | Path, artifact: str | Path, *, precision: str = "fp32",
         described += f" (normal, mean {value_moments[0]:.3g}, std {value_moments[1]:.3g})"
     if samples:
         described += f" + {len(samples)} real samples"
+    # Lite's side runs in its child while the reference computes here: the two overlap
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="verify-lite") as pool:
+        lite_side = pool.submit(replay, artifact, sets, state=state)
+        try:
+            expected = [[np.asarray(out) for out in outs] for outs in reference.run(sets)]
+        except Cancelled:
+            raise
+        except Exception as exc:  # the reference itself fails on the model: nothing to check against
+            return Verification(verdict="unverified", precision=precision, reference=reference.runtime,
+                                inputs=described, tolerance=tolerance, outputs=[],
+                                seconds=time.perf_counter() - started,
+                                note=f"{reference.runtime} could not run {source.name}: {exc}")
     try:
-        expected = reference.run(sets)
-    except Exception as exc:  # the reference itself fails on the model: nothing to check against
-        return Verification(verdict="unverified", precision=precision, reference=reference.runtime,
-                            inputs=described, tolerance=tolerance, outputs=[],
-                            seconds=time.perf_counter() - started,
-                            note=f"{reference.runtime} could not run {source.name}: {exc}")
-    try:
-        got = replay(artifact, sets, state=state)
+        got = lite_side.result()
     except LiteError as exc:  # converted, but Lite cannot load or run its own file: as wrong as wrong outputs
         return Verification(verdict="WRONG", precision=precision, reference=reference.runtime, inputs=described,
                             tolerance=tolerance, outputs=[], seconds=time.perf_counter() - started,
                             note=f"Lite cannot run the artifact: {str(exc).splitlines()[0]}")
-    checks = compare_outputs(reference.output_names, expected, got.output_names, got.outputs, tolerance)
+    # Lite itself as the reference: its tensors are laid out as the artifact's are
+    reference_layout = SOURCE_LAYOUTS.get(fmt.name, "NCHW") if reference.independent else "NHWC"
+    checks = compare_outputs(reference.output_names, expected, got.output_names, got.outputs, tolerance,
+                             got.output_formats, reference_layout)
     verdict = max((c.verdict for c in checks), key=VERDICT_RANK.__getitem__, default="matches")
     if not reference.independent:
         described += f", against {reference.runtime}"
@@ -217,7 +232,8 @@ def verify(source: str | Path, artifact: str | Path, *, precision: str = "fp32",
 
 
 def compare_outputs(ref_names: list[str], expected: list[list[np.ndarray]], lite_names: list[str],
-                    got: list[list[np.ndarray]], tolerance: Tolerance) -> list[OutputCheck]:
+                    got: list[list[np.ndarray]], tolerance: Tolerance,
+                    lite_layouts: Sequence[str] = (), reference_layout: str = "NCHW") -> list[OutputCheck]:
     """One check per reference output, over all input sets. Outputs pair by name when Lite kept
     every name, else by position."""
     if len(got[0]) != len(expected[0]):
@@ -226,16 +242,21 @@ def compare_outputs(ref_names: list[str], expected: list[list[np.ndarray]], lite
                             problem=f"the artifact has {len(got[0])} output(s), the source {len(expected[0])}")
                 for k, n in enumerate(ref_names)]
     order = [lite_names.index(n) for n in ref_names] if set(ref_names) <= set(lite_names) else list(range(len(ref_names)))
-    return [check_output(name, [e[k] for e in expected], [g[order[k]] for g in got], tolerance)
-            for k, name in enumerate(ref_names)]
+    layouts = list(lite_layouts) or [""] * len(lite_names)
+    return [check_output(name, [e[k] for e in expected], [g[order[k]] for g in got], tolerance, layouts[order[k]],
+                         reference_layout) for k, name in enumerate(ref_names)]
 
 
-def align(got: np.ndarray, want: np.ndarray) -> np.ndarray | None:
-    """Lite's tensor in the reference's shape: NHWC → NCHW, or a reshape of the same values; None if neither."""
+def align(got: np.ndarray, want: np.ndarray, layout: str = "", reference_layout: str = "NCHW") -> np.ndarray | None:
+    """Lite's tensor in the reference's shape: NHWC → NCHW, or a reshape of the same values; None if neither.
+    layout: what Lite says the tensor is — "NHWC" against an NCHW reference settles a shape like 1×8×8×8,
+    which fits either way."""
+    nhwc_of_want = got.ndim == 4 and want.ndim == 4 and \
+        got.shape == (want.shape[0], want.shape[2], want.shape[3], want.shape[1])
+    if nhwc_of_want and ((layout == "NHWC" and reference_layout == "NCHW") or got.shape != want.shape):
+        return got.transpose(0, 3, 1, 2)
     if got.shape == want.shape:
         return got
-    if got.ndim == 4 and want.ndim == 4 and got.shape == (want.shape[0], want.shape[2], want.shape[3], want.shape[1]):
-        return got.transpose(0, 3, 1, 2)
     if got.size == want.size:
         return got.reshape(want.shape)
     return None
@@ -256,12 +277,13 @@ def _classes(want: np.ndarray) -> bool:
     return want.dtype.kind == "f" and want.ndim in (1, 2) and want.shape[-1] >= 2 and want.size == want.shape[-1]
 
 
-def check_output(name: str, wants: list[np.ndarray], gots: list[np.ndarray], tolerance: Tolerance) -> OutputCheck:
+def check_output(name: str, wants: list[np.ndarray], gots: list[np.ndarray], tolerance: Tolerance,
+                 layout: str = "", reference_layout: str = "NCHW") -> OutputCheck:
     shape = list(wants[0].shape)
     max_abs, max_rel, cos, agree, problem = 0.0, 0.0, 1.0, [], ""
     pooled: list[tuple[np.ndarray, np.ndarray]] = []
     for want, got in zip(wants, gots):
-        aligned = align(got, want)
+        aligned = align(got, want, layout, reference_layout)
         if aligned is None:
             problem = f"shape {list(got.shape)}, the source gives {list(want.shape)}"
             break

@@ -127,7 +127,7 @@ def test_main_window_opens_on_live_view(qtbot, settings):
     window.show()
     qtbot.waitUntil(lambda: window.pages["Live"].views[0].frames_shown >= 5, timeout=120_000)
     qtbot.waitUntil(lambda: "OK" in window.health_label.text(), timeout=60_000)
-    assert window.stack.currentWidget() is window.pages["Live"]
+    assert window.current_page() is window.pages["Live"]
     window.close()
     assert settings.path.exists()  # geometry and choices persisted
     from app.gui.settings import Settings

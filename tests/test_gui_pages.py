@@ -47,7 +47,9 @@ def test_model_page_trains_with_curves_and_sets_the_model(qtbot, workspace, stat
         qtbot.mouseClick(page.train_button, Qt.MouseButton.LeftButton)
         assert not page.train_button.isEnabled() and page.cancel_button.isEnabled()
     stall.check()
-    assert page.progress.value() == 1000 and "val top-1" in page.eta.text()
+    assert page.progress.value() == 1000 and "held-out top-1" in page.eta.text()
+    report = page.report.toPlainText()  # the per-class view: held-out score and confusion matrix
+    assert not page.report.isHidden() and "Held-out top-1" in report and "recall" in report
     xs, accs = page.acc_curve.getData()
     assert list(xs) == [1, 2] and all(0 <= a <= 1 for a in accs)
     assert (state.model_dir / "model.onnx").is_file()

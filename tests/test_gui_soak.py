@@ -71,7 +71,7 @@ class ScriptedUser:
 
         for name in PAGES:
             self.window.nav.setCurrentRow(PAGES.index(name))
-            assert self.window.stack.currentWidget() is self.window.pages[name]
+            assert self.window.current_page() is self.window.pages[name]
             self.qtbot.wait(400)
         self.wait_live_frames()  # the live view kept running behind the other pages
 

@@ -55,6 +55,23 @@ CASES = {
     "average_pool_pad_included": _graph([helper.make_node(
         "AveragePool", ["x"], ["y"], kernel_shape=[3, 3], pads=[1, 1, 1, 1], count_include_pad=1)]),
     "lrn_expanded": _graph([helper.make_node("LRN", ["x"], ["y"], size=3, alpha=0.5, beta=0.75)]),
+    "same_lower_explicit_pads": _graph(  # 3×3 stride 2 on 6×6: one pixel of padding, before (LOWER) or after
+        [helper.make_node("Conv", ["x", "w3"], ["y"], kernel_shape=[3, 3], strides=[2, 2], auto_pad="SAME_LOWER")],
+        [1, 4, 3, 3], [numpy_helper.from_array(np.random.default_rng(3).standard_normal((4, 4, 3, 3))
+                                               .astype(np.float32), "w3")]),
+}
+
+# repair name -> minimal graph Lite's converter refuses without the rewrite
+REFUSED = {
+    "conv_explicit_strides": _graph([helper.make_node("Conv", ["x", "w1"], ["y"])],
+                                    inits=[_f32("w1", np.random.default_rng(4).standard_normal((4, 4, 1, 1)))]),
+    "transpose_conv_reshape_between": _graph(  # YOLOv8's DFL head: Transpose straight into a 1×1 Conv
+        [helper.make_node("Transpose", ["x"], ["t"], perm=[0, 3, 2, 1]),
+         helper.make_node("Conv", ["t", "w1"], ["y"], kernel_shape=[1, 1], strides=[1, 1])], [1, 4, 6, 6],
+        [_f32("w1", np.random.default_rng(5).standard_normal((4, 6, 1, 1)))]),
+    "sequence_concat_to_concat": _graph(  # how MindSpore exports ops.concat of a tuple
+        [helper.make_node("Relu", ["x"], ["r"]), helper.make_node("SequenceConstruct", ["x", "r"], ["seq"]),
+         helper.make_node("ConcatFromSequence", ["seq"], ["y"], axis=1)], [1, 8, 6, 6]),
 }
 
 
@@ -85,15 +102,15 @@ def test_lite_is_wrong_without_the_rewrite_and_right_with_it(case, tmp_path, rng
     assert sorted(p.name for p in tmp_path.iterdir()) == ["fixed.ms", "minimal.onnx", "raw.ms"]  # nothing left
 
 
-def test_conv_without_strides_converts_only_when_written_out(tmp_path, rng):
-    w = numpy_helper.from_array(rng.standard_normal((4, 4, 1, 1)).astype(np.float32), "w")
-    src = tmp_path / "conv.onnx"
-    onnx.save(_graph([helper.make_node("Conv", ["x", "w"], ["y"])], inits=[w]), str(src))
-    with pytest.raises(LiteError, match="kernel_size/stride/dilation is nullptr"):
+@pytest.mark.parametrize("name", REFUSED)
+def test_lite_refuses_without_the_rewrite_and_matches_with_it(name, tmp_path, rng):
+    src = tmp_path / "minimal.onnx"
+    onnx.save(REFUSED[name], str(src))
+    with pytest.raises(LiteError, match="Lite could not convert"):
         convert(src, tmp_path / "raw.ms", verify=False, repair=False)
     x = rng.standard_normal(SHAPE).astype(np.float32)
     fixed, got = _lite_outputs(src, tmp_path, "fixed", x)
-    assert fixed.repairs == {"conv_explicit_strides": 1}
+    assert fixed.repairs == {name: 1}
     assert np.abs(got[0] - ort_run(src, x)[0]).max() <= 1e-4
 
 

@@ -250,7 +250,7 @@ def test_deploy_fails_the_tier_whose_file_differs_and_ships_the_rest(cancelling_
 def test_convert_page_shows_a_red_verdict_with_the_numbers(qtbot, cancelling_deploy):
     from PySide6.QtGui import QColor
 
-    from app.gui.pages.convert_page import COLUMNS, VERDICT_COLOURS, ConvertPage
+    from app.gui.pages.convert_page import VERDICT_COLOURS, VERDICT_COLUMN, ConvertPage
     from app.gui.state import AppState
     from app.gui.workers import JobRunner
 
@@ -261,10 +261,10 @@ def test_convert_page_shows_a_red_verdict_with_the_numbers(qtbot, cancelling_dep
     page.chosen = set(summary["targets"])
     page.done(root / "pkg", summary)
     rows = {page.table.item(r, 0).text(): r for r in range(page.table.rowCount())}
-    verdict = page.table.item(rows["device-int8"], len(COLUMNS) - 1)
+    verdict = page.table.item(rows["device-int8"], VERDICT_COLUMN)
     assert verdict.text().startswith("WRONG · cosine ")
     assert verdict.background().color() == QColor(VERDICT_COLOURS["WRONG"])
-    assert page.table.item(rows["edge-fp32"], len(COLUMNS) - 1).text() in ("matches", "close")
+    assert page.table.item(rows["edge-fp32"], VERDICT_COLUMN).text() in ("matches", "close")
     assert "device-int8 not built" in page.details.toPlainText() and "cosine" in page.details.toPlainText()
     runner.stop_all()
 

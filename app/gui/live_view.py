@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import numpy.ma  # noqa: F401  np.percentile imports it lazily: ~0.3 s under PySide's import hook, not mid-frame
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import QLabel, QSizePolicy
 
@@ -48,7 +48,8 @@ def start_pipeline(state: JobState, source_spec: str | Source, model_names: list
         for i, (name, path, n_threads) in enumerate(zip(model_names, paths, threads)):
             state.set_progress((i + 1) / (len(model_names) + 1), f"loading {name}")
             spec, runtime = resolve_model(path, workdir, threads=n_threads, token=token)
-            models.append(LiveModel(spec, runtime, name=name))
+            shown = Path(name).name if "://" not in name and ("/" in name or "\\" in name) else name  # a file: its name
+            models.append(LiveModel(spec, runtime, name=shown))
         source = source_spec if isinstance(source_spec, Source) else open_source(source_spec, fallback=True)
         pipeline = LivePipeline(source, models)
         pipeline.start()
@@ -81,6 +82,8 @@ def to_pixmap(image: np.ndarray) -> QPixmap:
 class FrameView(QLabel):
     """A frame scaled to fit, aspect kept."""
 
+    first_frame = Signal()  # once, when the first frame is shown (start-up work waits for it)
+
     def __init__(self, placeholder: str = "") -> None:
         super().__init__(placeholder)
         self.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -94,3 +97,5 @@ class FrameView(QLabel):
         self.setPixmap(pixmap.scaled(self.size(), Qt.AspectRatioMode.KeepAspectRatio,
                                      Qt.TransformationMode.FastTransformation))
         self.frames_shown += 1
+        if self.frames_shown == 1:
+            self.first_frame.emit()

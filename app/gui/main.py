@@ -4,15 +4,21 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray
-from PySide6.QtGui import QAction, QIcon, QKeySequence
+from PySide6.QtCore import QByteArray, Qt, QTimer, QUrl
+from PySide6.QtGui import QAction, QDesktopServices, QIcon, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
+    QFrame,
     QHBoxLayout,
     QLabel,
     QListWidget,
     QMainWindow,
+    QMessageBox,
+    QPushButton,
+    QScrollArea,
+    QSizePolicy,
     QStackedWidget,
+    QVBoxLayout,
     QWidget,
 )
 
@@ -21,8 +27,32 @@ from app.gui.state import AppState
 from app.gui.workers import JobRunner
 
 ICON = Path(__file__).resolve().parent / "resources" / "edge-studio.svg"
+DOCS = Path(__file__).resolve().parents[2] / "docs"
+LINK = "#5b9bd5"  # readable on the light and the dark theme
+
+
+def about_text() -> str:
+    from importlib import metadata
+
+    from converters.lite.paths import LITE_VERSION
+
+    try:
+        version = metadata.version("edge-studio")
+    except metadata.PackageNotFoundError:
+        version = "source checkout"
+    return (f"Edge Studio {version}\n\nTrain, convert with MindSpore Lite {LITE_VERSION}, run live and profile a "
+            "neural network from cloud to edge to device.\n\nDocumentation: the docs/ folder next to the app "
+            "(Help → Documentation); the command line: edge-studio --help.")
 
 PAGES = ("Model", "Convert", "Live", "Profile", "Deploy")
+# what each step of the guided flow asks of a newcomer (the banner shows the next one)
+HINTS = {
+    "Model": "train a model on digits or your webcam captures, or import one (ONNX, TFLite, Caffe, TF)",
+    "Convert": "build every tier with MindSpore Lite — FP32, FP16 and INT8 — each checked against its source",
+    "Live": "run the converted models side by side on camera frames",
+    "Profile": "compare cloud, edge and device: latency, size and accuracy, and the pick per tier",
+    "Deploy": "write the package (cloud/, edge/, device/) where your devices can take it",
+}
 
 
 def _doctor_job(state):
@@ -31,40 +61,112 @@ def _doctor_job(state):
     return run_doctor()
 
 
-class MainWindow(QMainWindow):
-    def __init__(self, settings: Settings | None = None, start_live: bool = True) -> None:
-        super().__init__()
-        from app.gui.pages.convert_page import ConvertPage
-        from app.gui.pages.deploy_page import DeployPage
-        from app.gui.pages.live_page import LivePage
+def _page_factories() -> dict:
+    """name -> (state, runner, settings) -> page; a page's modules are imported when it is built."""
+    def model(state, runner, settings):
         from app.gui.pages.model_page import ModelPage
+
+        return ModelPage(state, runner)
+
+    def convert(state, runner, settings):
+        from app.gui.pages.convert_page import ConvertPage
+
+        return ConvertPage(state, runner)
+
+    def live(state, runner, settings):
+        from app.gui.pages.live_page import LivePage
+
+        return LivePage(state, runner, settings)
+
+    def profile(state, runner, settings):
         from app.gui.pages.profile_page import ProfilePage
 
+        return ProfilePage(state, runner)
+
+    def deploy(state, runner, settings):
+        from app.gui.pages.deploy_page import DeployPage
+
+        return DeployPage(state)
+
+    return {"Model": model, "Convert": convert, "Live": live, "Profile": profile, "Deploy": deploy}
+
+
+def fit_buttons(page: QWidget) -> None:
+    """Buttons as wide as their text, not stretched across the page."""
+    for button in page.findChildren(QPushButton):
+        button.setSizePolicy(QSizePolicy.Policy.Maximum, button.sizePolicy().verticalPolicy())
+
+
+class _Pages(dict):
+    """The pages by name, each built the first time it is asked for (`window.pages["Model"]`) and put in
+    its place in the stack: the app shows its first live frame without importing the other pages."""
+
+    def __init__(self, window: "MainWindow") -> None:
+        super().__init__()
+        self.window = window
+        self.factories = _page_factories()
+
+    def __missing__(self, name: str):
+        window = self.window
+        page = self.factories[name](window.state, window.runner, window.settings)
+        self[name] = page
+        fit_buttons(page)
+        # a page taller than the window scrolls instead of clipping (1024×700 screens)
+        area = QScrollArea()
+        area.setWidgetResizable(True)
+        area.setFrameShape(QFrame.Shape.NoFrame)
+        area.setWidget(page)
+        index = PAGES.index(name)
+        placeholder = window.stack.widget(index)
+        window.stack.insertWidget(index, area)
+        window.stack.removeWidget(placeholder)
+        placeholder.deleteLater()
+        return page
+
+    def build_rest(self) -> None:
+        """Build the pages not built yet, one per event-loop turn (each takes a fraction of a second)."""
+        missing = [name for name in PAGES if name not in self]
+        if missing:
+            self[missing[0]]  # noqa: B018 (builds it)
+            QTimer.singleShot(0, self.build_rest)
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, settings: Settings | None = None, start_live: bool = True, lazy: bool = False) -> None:
+        """lazy: build only the page shown first; the others when first shown, or build_rest() later."""
+        super().__init__()
         self.settings = settings or Settings()
         self.state = AppState()
         self.runner = JobRunner(self)
         self.setWindowTitle("Edge Studio — cloud → edge → device with MindSpore")
         self.resize(1200, 800)
         self.nav = QListWidget()
+        self.nav.setObjectName("steps")
         self.nav.addItems(PAGES)
-        self.nav.setFixedWidth(130)
-        self.nav.setStyleSheet("QListWidget { font-size: 15px; } QListWidget::item { padding: 10px; }")
+        self.nav.setFixedWidth(150)
         self.stack = QStackedWidget()
-        self.pages = {
-            "Model": ModelPage(self.state, self.runner),
-            "Convert": ConvertPage(self.state, self.runner),
-            "Live": LivePage(self.state, self.runner, self.settings),
-            "Profile": ProfilePage(self.state, self.runner),
-            "Deploy": DeployPage(self.state),
-        }
-        for name in PAGES:
-            self.stack.addWidget(self.pages[name])
+        for _ in PAGES:
+            self.stack.addWidget(QWidget())  # a placeholder until the page is built
+        self.pages = _Pages(self)
+        for name in PAGES if not lazy else ():
+            self.pages[name]  # noqa: B018 (builds it)
+        self.banner = QLabel()
+        self.banner.setObjectName("banner")
+        self.banner.setTextFormat(Qt.TextFormat.RichText)
+        self.banner.setWordWrap(True)
+        self.banner.linkActivated.connect(lambda step: self.nav.setCurrentRow(PAGES.index(step)))
+        right = QWidget()
+        column = QVBoxLayout(right)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.addWidget(self.banner)
+        column.addWidget(self.stack, 1)
         body = QWidget()
         row = QHBoxLayout(body)
+        row.setContentsMargins(0, 0, 0, 0)
         row.addWidget(self.nav)
-        row.addWidget(self.stack, 1)
+        row.addWidget(right, 1)
         self.setCentralWidget(body)
-        self.nav.currentRowChanged.connect(self.stack.setCurrentIndex)
+        self.nav.currentRowChanged.connect(self.show_page)
 
         self.model_label, self.tier_label, self.health_label = QLabel(), QLabel("tier: edge (Lite FP32)"), QLabel()
         for label in (self.model_label, self.tier_label, self.health_label):
@@ -72,19 +174,52 @@ class MainWindow(QMainWindow):
         self.health_label.setText("Lite bridge: checking…")
         self.state.model_changed.connect(lambda folder: self.model_label.setText(f"model: {folder.name}"))
         self.model_label.setText(f"model: {self.state.model_dir.name}")
+        self.state.model_changed.connect(lambda _: self.show_steps())
+        self.state.step_done.connect(lambda _: self.show_steps())
+        self.show_steps()
         self._menus()
         self._restore()
         self.state.model_changed.connect(lambda folder: self.settings.set("model_dir", str(folder)))
         last = self.settings.get("model_dir")
         if last and (Path(last) / "model.onnx").is_file():
             self.state.set_model(Path(last))  # the last active model, if it is still there
-        self.runner.start(_doctor_job, on_done=self.show_health,
-                          on_error=lambda exc: self.health_label.setText(f"Lite bridge: BROKEN ({exc})"))
+        if not lazy:
+            self.check_health()
         if start_live:
             self.nav.setCurrentRow(PAGES.index("Live"))
             self.pages["Live"].autostart()
         else:
             self.nav.setCurrentRow(self.settings.get("page", 0))
+
+    def check_health(self) -> None:
+        """The doctor's Lite bridge check (a converter child): not while the app is starting up."""
+        self.runner.start(_doctor_job, on_done=self.show_health,
+                          on_error=lambda exc: self.health_label.setText(f"Lite bridge: BROKEN ({exc})"))
+
+    def next_step(self) -> str | None:
+        return next((step for step in PAGES if step not in self.state.steps_done), None)
+
+    def show_steps(self) -> None:
+        """Numbered steps with their state (✓ done, → next) and a banner naming the active model and
+        what to do next, above every page."""
+        upcoming = self.next_step()
+        for i, step in enumerate(PAGES):
+            mark = "✓" if step in self.state.steps_done else "→" if step == upcoming else " "
+            self.nav.item(i).setText(f"{i + 1}  {step}  {mark}")
+            self.nav.item(i).setToolTip(HINTS[step])
+        todo = (f"Next: <a href='{upcoming}' style='color: {LINK}'>step {PAGES.index(upcoming) + 1}, "
+                f"{upcoming}</a> — {HINTS[upcoming]}"
+                if upcoming else "All five steps done — try another model, or booth mode (F11)")
+        self.banner.setText(f"<b>Active model:</b> {self.state.model_name} &nbsp;·&nbsp; {todo}")
+
+    def show_page(self, row: int) -> None:
+        if 0 <= row < len(PAGES):
+            self.pages[PAGES[row]]  # noqa: B018 (built on first use)
+            self.stack.setCurrentIndex(row)
+
+    def current_page(self) -> QWidget:
+        """The page on screen (the stack holds each page inside its scroll area)."""
+        return self.stack.currentWidget().widget()
 
     def _menus(self) -> None:
         view = self.menuBar().addMenu("&View")
@@ -92,10 +227,32 @@ class MainWindow(QMainWindow):
         booth.setShortcut(QKeySequence("F11"))
         booth.triggered.connect(self.enter_booth)
         view.addAction(booth)
+        dark = QAction("Dark theme", self, checkable=True, checked=self.settings.get("theme") == "dark")
+        dark.toggled.connect(self.set_dark)
+        view.addAction(dark)
         quit_action = QAction("Quit", self)
         quit_action.setShortcut(QKeySequence.StandardKey.Quit)
         quit_action.triggered.connect(self.close)
         view.addAction(quit_action)
+        help_menu = self.menuBar().addMenu("&Help")
+        docs = QAction("Documentation", self)
+        docs.triggered.connect(lambda: QDesktopServices.openUrl(QUrl.fromLocalFile(str(DOCS))))
+        help_menu.addAction(docs)
+        about = QAction("About Edge Studio", self)
+        about.triggered.connect(self.show_about)
+        help_menu.addAction(about)
+
+    def set_dark(self, dark: bool) -> None:
+        from app.gui.theme import apply_theme
+
+        self.settings.set("theme", "dark" if dark else "light")
+        apply_theme(self.settings.get("theme"))
+
+    def show_about(self) -> QMessageBox:
+        box = QMessageBox(QMessageBox.Icon.Information, "About Edge Studio", about_text(), parent=self)
+        box.setObjectName("aboutDialog")
+        box.open()
+        return box
 
     def enter_booth(self) -> None:
         from app.gui.booth import BoothWindow
@@ -142,8 +299,17 @@ def run_gui(booth: bool = False, first_frame_exit: bool = False, screenshot: str
     app.setApplicationName("Edge Studio")
     app.setDesktopFileName("edge-studio")  # ties the window to the installed menu entry and its icon
     app.setWindowIcon(QIcon(str(ICON)))
-    window = MainWindow()
+    from app.gui.theme import apply_theme
+
+    apply_theme(Settings().get("theme", "light"))
+    window = MainWindow(lazy=True)
     window.show()
+    # the other pages are built once the first live frame is up (or when the user opens one)
+    def after_first_frame() -> None:
+        window.check_health()
+        QTimer.singleShot(200, window.pages.build_rest)
+
+    window.pages["Live"].views[0].first_frame.connect(after_first_frame)
     if booth:
         window.enter_booth()
     if first_frame_exit:

@@ -23,7 +23,13 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.live.postprocess import POSTPROCESSORS, suggest_kinds
-from app.core.live.sidecar import InputOptions, ModelDescription, load_description, read_labels, save_description
+from app.core.live.sidecar import (
+    InputOptions,
+    ModelDescription,
+    load_description,
+    read_labels,
+    save_description,
+)
 
 
 def model_outputs(path: Path) -> list[tuple[int, ...]] | None:

@@ -126,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"edge-studio setup: {exc}", file=sys.stderr)
         return 2
     print(f"Lite bridge ready in {home}")
-    print(arm_reason or f"ARM64 runner ready in {arm_home}")
+    print(f"ARM64 device tier not available: {arm_reason}" if arm_reason else f"ARM64 runner ready in {arm_home}")
     return 0
 
 

@@ -22,7 +22,7 @@ import numpy as np
 
 from converters.lite.errors import LiteError
 from converters.lite.model import TracedNode
-from converters.verify import TOLERANCES, Divergence, align, cosine
+from converters.verify import SOURCE_LAYOUTS, TOLERANCES, Divergence, align, cosine
 from jobs.state import JobState
 
 
@@ -49,7 +49,7 @@ def find_divergence(source: Path, fmt_name: str, artifact: Path, inputs: Sequenc
         trace = replay(artifact, [list(inputs)], trace=True, state=state).trace or []
     except LiteError as exc:
         return None, f"Lite could not trace the artifact: {str(exc).splitlines()[0]}"
-    by_value = first_departing_node(graph, reference, trace, precision)
+    by_value = first_departing_node(graph, reference, trace, precision, SOURCE_LAYOUTS[fmt_name])
     in_place = first_in_place_write(graph, trace)
     found = [d for d in (in_place, by_value) if d is not None]
     if not found:
@@ -136,7 +136,7 @@ def _consumers(graph: list[SourceNode]) -> dict[str, list[SourceNode]]:
 
 
 def first_departing_node(graph: list[SourceNode], reference: dict[str, np.ndarray], trace: list[TracedNode],
-                         precision: str) -> tuple[Divergence, str] | None:
+                         precision: str, reference_layout: str = "NCHW") -> tuple[Divergence, str] | None:
     """The first source node (graph order is topological) whose Lite kernel's output departs."""
     tol = TOLERANCES[precision]
     kernels = {n.name: n for n in trace}
@@ -154,7 +154,7 @@ def first_departing_node(graph: list[SourceNode], reference: dict[str, np.ndarra
                 continue
             for name in _fused_chain(node, k, readers, kernels):
                 want = reference.get(name)
-                aligned = None if want is None else align(got, want)
+                aligned = None if want is None else align(got, want, lite_tensor.format, reference_layout)
                 if aligned is None or want.dtype.kind not in "fiub":
                     continue
                 w, g = want.astype(np.float64), aligned.astype(np.float64)

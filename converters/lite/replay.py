@@ -75,9 +75,8 @@ def replay_in_child(params: dict, state: JobState) -> dict:
     model = LiteModel(params["model"], threads=1)
     if len(model.inputs) != params["inputs"]:
         raise LiteError(f"the artifact has {len(model.inputs)} input(s), the source model {params['inputs']}")
-    wanted = [fit_input(a, spec.shape, spec.dtype).shape for a, spec in zip(sets[0], model.inputs)]
-    if any(spec.dynamic or spec.shape != w for spec, w in zip(model.inputs, wanted)):
-        model.resize([a.shape if spec.dynamic else spec.shape for a, spec in zip(sets[0], model.inputs)])
+    if any(spec.dynamic for spec in model.inputs):  # open dimensions: run at the shapes given
+        model.resize([a.shape for a in sets[0]])
     outputs: dict[str, np.ndarray] = {}
     for s, arrays in enumerate(sets):
         state.check()

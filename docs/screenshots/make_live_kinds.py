@@ -50,9 +50,10 @@ def main() -> int:
         live.model_a.setCurrentIndex(live.model_a.findData(a))
         live.model_b.setCurrentIndex(live.model_b.findData(b))
         live.source.setCurrentIndex(live.source.findData(source))
+        shown = [view.frames_shown for view in live.views]
         live.start()
-        wait_until(app, lambda: live.pipeline is not None and live.views[0].frames_shown > 30
-                   and live.views[1].frames_shown > 8 and live.pipeline.stats().agreement)
+        wait_until(app, lambda: live.pipeline is not None and live.views[0].frames_shown > shown[0] + 30
+                   and live.views[1].frames_shown > shown[1] + 8 and live.pipeline.stats().agreement)
         live.stats.setText(live._stats_text())
         window.grab().save(str(HERE / shot))
         print(shot, live._stats_text().replace("\n", " | "))

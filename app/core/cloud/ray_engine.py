@@ -48,6 +48,9 @@ class EngineError(ValueError):
 
 def require_ray() -> None:
     """Without importing Ray: its settings are read at import, and _ray_environment() must come first."""
+    if getattr(sys, "frozen", False):  # Ray starts Python workers: it needs a real interpreter beside it
+        raise EngineError("the Ray engine runs from a Python install (pip install edge-studio), "
+                          "not from the packaged app")
     spec = importlib.util.find_spec("ray")
     if spec is None or not any((Path(p) / "serve").is_dir() for p in spec.submodule_search_locations or ()):
         raise EngineError("the Ray engine needs Ray Serve: pip install 'ray[serve]'")

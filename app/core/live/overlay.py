@@ -18,6 +18,12 @@ def class_colour(index: int) -> tuple[int, int, int]:
     return tuple(int(c) for c in PALETTE[index % len(PALETTE)])
 
 
+def _ink(colour: tuple[int, int, int]) -> tuple[int, int, int]:
+    """Black or white text, whichever reads on `colour`."""
+    b, g, r = colour
+    return (0, 0, 0) if 0.114 * b + 0.587 * g + 0.299 * r > 140 else (255, 255, 255)
+
+
 def draw_mask(image: np.ndarray, mask: np.ndarray, labels: list[str]) -> None:
     """Blend each class's colour over its pixels (class 0, the background, stays as it is)."""
     import cv2
@@ -56,8 +62,11 @@ def overlay(image: np.ndarray, result: Result, fps: float | None = None, timings
         colour = class_colour(det.index)
         x0, y0, x1, y1 = (int(round(v)) for v in det.box)
         cv2.rectangle(image, (x0, y0), (x1, y1), colour, 2)
-        cv2.putText(image, f"{det.label} {det.score:.2f}", (x0, max(12, y0 - 6)), cv2.FONT_HERSHEY_SIMPLEX, 0.5,
-                    colour, 1, cv2.LINE_AA)
+        text = f"{det.label} {det.score:.2f}"
+        (tw, th), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, 0.5, 1)
+        ty = max(th + 4, y0 - 4)
+        cv2.rectangle(image, (x0 - 1, ty - th - 4), (x0 + tw + 4, ty + base), colour, -1)  # a tag in the class colour
+        cv2.putText(image, text, (x0 + 2, ty), cv2.FONT_HERSHEY_SIMPLEX, 0.5, _ink(colour), 1, cv2.LINE_AA)
         for x, y in det.keypoints:
             cv2.circle(image, (int(round(x)), int(round(y))), 3, colour, -1)
     if result.landmarks:

@@ -178,7 +178,9 @@ def resolve_model(text: str, tmp: Path, threads: int = 1, token: str | None = No
     if text.startswith(("http://", "https://")):
         return _cloud(text, token, given)
     if text in BUILDERS:
-        path = BUILDERS[text](tmp)
+        from app.core.live import sample_cache
+
+        path = sample_cache.build(text)  # converted once, then kept by content hash
     else:
         path = Path(text)
         if not path.is_file():
@@ -186,7 +188,7 @@ def resolve_model(text: str, tmp: Path, threads: int = 1, token: str | None = No
                              f"{text}: no such model file (or sample: {', '.join(BUILDERS)})")
         if path.suffix.lower() == ".tflite":
             path = _tflite(path, tmp)
-        elif runtime_name(path) == "lite":
+        elif runtime_name(path) == "lite" and not _built_here(path):
             probe(path)  # a file from elsewhere is loaded in a child first: a crash there is an error here
     runtime = open_runtime(path, threads)
     try:
@@ -219,14 +221,28 @@ def _cloud(url: str, token: str | None, given: PreprocessSpec | None) -> tuple[M
 
 
 
+def _built_here(path: Path) -> bool:
+    """A sample this app built and keeps (sample_cache): loaded without a probe child."""
+    from app.core.live import sample_cache
+
+    return path.resolve().is_relative_to(sample_cache.cache_root().resolve())
+
+
 def prepare_job(params: dict, state: JobState) -> dict:
-    workdir = Path(params["workdir"])
-    return {"paths": [str(BUILDERS[name](workdir)) if name in BUILDERS else name for name in params["names"]]}
+    from app.core.live import sample_cache
+
+    return {"paths": [str(sample_cache.build(name)) if name in BUILDERS else name for name in params["names"]]}
 
 
 def prepare_in_child(names: list[str], workdir: Path, state: JobState | None = None,
                      timeout: float = 600) -> list[str]:
-    """Sample names → converted model files in `workdir`; files and URLs pass through."""
+    """Sample names → their converted model files (built in a child the first time, then taken from the
+    cache: no child, no converter at all); files and URLs pass through."""
+    from app.core.live import sample_cache
+
+    found = [sample_cache.cached(name) if name in BUILDERS else name for name in names]
+    if all(found):
+        return [str(path) for path in found]
     try:
         return run_child("app.core.live.samples:prepare_job", {"names": names, "workdir": str(workdir)}, state,
                          timeout=timeout)["paths"]

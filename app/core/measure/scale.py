@@ -86,20 +86,51 @@ def load(url: str, token: str | None, inputs: np.ndarray, requests: int, concurr
             "p99_ms": round(float(p99), 3), "per_replica": dict(sorted(replicas.items()))}
 
 
+def _cpu_seconds(pid: int) -> dict[str, float]:
+    """CPU time used so far by the server process (the front) and by its replicas, for cost per request."""
+    import psutil
+
+    root = psutil.Process(pid)
+    spent = {"front": sum(root.cpu_times()[:2]), "replicas": 0.0}
+    for proc in root.children(recursive=True):
+        try:
+            if "ServeReplica" in proc.name():
+                spent["replicas"] += sum(proc.cpu_times()[:2])
+        except psutil.NoSuchProcess:
+            continue
+    return spent
+
+
+def _costed_load(server, inputs: np.ndarray, requests: int, clients: int) -> dict:
+    before = _cpu_seconds(server.pid)
+    row = load(server.url, server.token, inputs, requests, clients)
+    after = _cpu_seconds(server.pid)
+    return row | {f"{part}_cpu_ms_per_request": round((after[part] - before[part]) * 1000 / max(row["answered"], 1), 3)
+                  for part in before}
+
+
 def machine() -> dict:
     return {"cpus": os.cpu_count(), "load_average": round(os.getloadavg()[0], 2)}
 
 
 def scale_curve(cloud_dir: str | Path, inputs: np.ndarray, *, replicas: tuple[int, ...] = (1, 2),
                 concurrency: tuple[int, ...] = CONCURRENCY, requests: int = 200, runtime: str = "mindspore",
-                state: JobState | None = None) -> dict:
-    """Throughput and p50/p99 for each replica count × concurrency, each replica count on a fresh server."""
+                baseline: bool = False, state: JobState | None = None) -> dict:
+    """Throughput and p50/p99 for each replica count × concurrency, each replica count on a fresh server.
+
+    baseline: also time the single-process server (engine uvicorn, MindSpore) first, as replicas 0."""
     from app.core.cloud.client import CloudRuntime
     from app.core.cloud.server import start_server_process
 
     state = state or JobState()
     rows, where = [], None
     steps = len(replicas) * len(concurrency)
+    if baseline:
+        with start_server_process(cloud_dir) as server:
+            load(server.url, server.token, inputs, 4, 1)
+            for clients in concurrency:
+                state.check()
+                rows.append({"replicas": 0, "engine": "uvicorn", **_costed_load(server, inputs, requests, clients)})
     for r_i, count in enumerate(replicas):
         state.check()
         state.set_progress(r_i * len(concurrency) / steps, f"starting Ray Serve with {count} replica(s)")
@@ -111,7 +142,7 @@ def scale_curve(cloud_dir: str | Path, inputs: np.ndarray, *, replicas: tuple[in
             for c_i, clients in enumerate(concurrency):
                 state.check()
                 state.set_progress((r_i * len(concurrency) + c_i) / steps, f"{count} replica(s), {clients} client(s)")
-                rows.append({"replicas": count, **load(server.url, server.token, inputs, requests, clients)})
+                rows.append({"replicas": count, "engine": "ray", **_costed_load(server, inputs, requests, clients)})
     state.set_progress(1.0, "done")
     return {"engine": "ray", "runtime": runtime, "where": where, "machine": machine(), "rows": rows}
 
@@ -149,7 +180,7 @@ def autoscale_ramp(cloud_dir: str | Path, inputs: np.ndarray, *, autoscale: str 
                 step_started = time.monotonic()
                 rows = []
                 while time.monotonic() - step_started < seconds:
-                    rows.append(load(server.url, server.token, inputs, 4 * clients, clients))
+                    rows.append(load(server.url, server.token, inputs, 30 * clients, clients))
                 answered = sum(r["answered"] for r in rows)
                 steps.append({"clients": clients, "seconds": seconds, "answered": answered,
                               "errors": sum(r["errors"] for r in rows),
@@ -159,5 +190,6 @@ def autoscale_ramp(cloud_dir: str | Path, inputs: np.ndarray, *, autoscale: str 
             stop.set()
             sampler.join()
     state.set_progress(1.0, "done")
+    changes = [s for i, s in enumerate(timeline) if i == 0 or s["replicas_running"] != timeline[i - 1]["replicas_running"]]
     return {"engine": "ray", "autoscale": autoscale, "where": where, "machine": machine(), "steps": steps,
-            "timeline": timeline}
+            "replica_changes": changes, "timeline": timeline}

@@ -122,8 +122,11 @@ def numpy2_safe_init() -> None:
     from then on. One throw-away product takes that hit."""
     import mindspore as ms
 
-    try:
-        _ = ms.Tensor(np.ones(1, np.float32)) * 1.0
+    import io
+
+    try:  # NumPy prints its "compiled using NumPy 1.x" notice on the way: not news here
+        with contextlib.redirect_stderr(io.StringIO()):
+            _ = ms.Tensor(np.ones(1, np.float32)) * 1.0
     except SystemError:
         pass
 
@@ -186,3 +189,27 @@ def export_onnx_shapes(net, shapes: Sequence[Sequence[int]], path: str | Path, s
     rng = np.random.default_rng(seed)
     samples = [rng.standard_normal(tuple(s)).astype(np.float32) for s in shapes]
     return export_onnx(net, samples, path, **options)
+
+
+def export_in_child(params: dict, state=None) -> dict:
+    """Job for a MindSpore child (jobs.child.run_child): build params["factory"] ("module:function",
+    called with params.get("kwargs", {})) and export it to params["path"] with seeded inputs of
+    params["shapes"]. params["save_io"]: also save the sample inputs and MindSpore's outputs as
+    <path>.inputs.npz / <path>.expected.npz, for a check in another process."""
+    import importlib
+
+    import mindspore as ms
+
+    ms.set_context(mode=ms.GRAPH_MODE)
+    ms.set_seed(params.get("seed", 0))
+    numpy2_safe_init()
+    module, _, name = params["factory"].partition(":")
+    net = getattr(importlib.import_module(module), name)(**params.get("kwargs", {}))
+    net.set_train(False)
+    rng = np.random.default_rng(params.get("seed", 0))
+    samples = [rng.standard_normal(tuple(s)).astype(np.float32) for s in params["shapes"]]
+    if params.get("save_io"):
+        expected = _as_list(net(*[ms.Tensor(s) for s in samples]))
+        np.savez(f"{params['path']}.inputs.npz", *samples)
+        np.savez(f"{params['path']}.expected.npz", *expected)
+    return export_onnx(net, samples, params["path"]).to_json()

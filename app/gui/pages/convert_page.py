@@ -145,9 +145,10 @@ class ConvertPage(QWidget):
     def _failed_row(self, row: int, name: str, failure: dict) -> None:
         """A target whose Lite file answers differently from the source: a red row with the verdict."""
         check = failure["verification"]
-        worst = min(check["outputs"], key=lambda o: o["cosine"], default=None)
+        judged = "pooled_cosine" if check["tolerance"].get("pooled_cosine") else "cosine"  # what the verdict used
+        worst = min(check["outputs"], key=lambda o: o[judged], default=None)
         values = {0: name, 1: "lite", 2: failure["precision"], 3: "not built",
-                  VERDICT_COLUMN: f"{check['verdict']} · cosine {worst['cosine']:.4f}" if worst else check["verdict"]}
+                  VERDICT_COLUMN: f"{check['verdict']} · cosine {worst[judged]:.4f}" if worst else check["verdict"]}
         for col in range(len(COLUMNS)):
             item = QTableWidgetItem(values.get(col, ""))
             item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsEditable)

@@ -47,6 +47,8 @@ class DeployPage(QWidget):
         self.write_button.clicked.connect(self.write)
         self.open_button.clicked.connect(lambda: QDesktopServices.openUrl(QUrl.fromLocalFile(self.destination.text())))
         state.package_changed.connect(self.package_ready)
+        if state.package_dir is not None:  # built before this page was
+            self.package_ready(state.package_dir)
 
     def package_ready(self, folder: Path) -> None:
         self.info.setText(f"Built package: {folder}")
@@ -84,6 +86,7 @@ class DeployPage(QWidget):
             return False
         self.info.setText(f"Package written to {target} (cloud/, edge/, device/)")
         self.open_button.setEnabled(True)
+        self.state.mark_done("Deploy")
         return True
 
     def _ask_to_replace(self, target: Path) -> bool:

@@ -22,7 +22,6 @@ from PySide6.QtWidgets import (
 from app.core.live.sidecar import ModelDescription, save_description
 from app.core.live.sources import Source
 from app.gui.dialogs import show_job_error
-from app.gui.model_import_dialog import ModelImportDialog
 from app.gui.live_view import (
     FrameView,
     close_pipeline,
@@ -30,10 +29,10 @@ from app.gui.live_view import (
     new_workdir,
     start_pipeline,
 )
+from app.gui.model_import_dialog import ModelImportDialog
 from app.gui.settings import Settings
 from app.gui.state import AppState
 from app.gui.workers import JobRunner
-
 from sample_models import SAMPLES
 
 MODELS = {sample.label: name for name, sample in SAMPLES.items()}
@@ -98,6 +97,7 @@ class LivePage(QWidget):
         layout.addLayout(controls)
         views = QHBoxLayout()
         self.views = [FrameView("Press Start"), FrameView("")]
+        self.views[0].first_frame.connect(lambda: self.state.mark_done("Live"))
         for view in self.views:
             views.addWidget(view)
         layout.addLayout(views, 1)
@@ -115,6 +115,8 @@ class LivePage(QWidget):
         self._restore_choices()
         self.model_a.currentIndexChanged.connect(self._match_scene)
         state.package_changed.connect(self.add_package_models)
+        if state.package_dir is not None:  # built before this page was
+            self.add_package_models(state.package_dir)
         self.runner.start(_find_cameras, on_done=self.add_cameras, on_error=lambda exc: self.add_cameras([]))
 
     def add_package_models(self, folder: Path) -> None:
@@ -228,6 +230,8 @@ class LivePage(QWidget):
 
     def started(self, pipeline) -> None:
         self.pipeline, self._last_event = pipeline, None
+        for view in self.views:
+            view._seq = None  # a new pipeline counts frames from 0 again
         self.stop_button.setEnabled(True)
         self.message.setText(f"Running on {pipeline.source.name}")
         self.show_events()  # e.g. the camera could not be opened and the synthetic source stands in

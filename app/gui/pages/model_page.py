@@ -6,6 +6,7 @@ import time
 from pathlib import Path
 
 import pyqtgraph as pg
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
@@ -19,11 +20,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.core.models.architectures import ARCHITECTURES, DEFAULT_ARCH
 from app.core.models.card import make_card
 from app.core.models.training import TrainConfig, train
 from app.gui.dialogs import show_error
 from app.gui.job_controls import JobControls, error_details
 from app.gui.pages.capture_panel import CapturePanel
+from app.gui.pages.training_report import report_html
 from app.gui.state import AppState, workspace
 from app.gui.workers import JobRunner
 from converters.targets import MINDSPORE_MISSING, mindspore_available
@@ -54,6 +57,12 @@ class ModelPage(QWidget):
         self.dataset = QComboBox()
         self.dataset.addItem("Digits (bundled with scikit-learn)", "digits")
         self.dataset.addItem("Image folder…", "folder")
+        self.arch = QComboBox()
+        self.arch.setObjectName("architecture")
+        for arch in ARCHITECTURES.values():  # the table, in its order: the small CNN first
+            self.arch.addItem(arch.title, arch.name)
+            self.arch.setItemData(self.arch.count() - 1, arch.notes, Qt.ToolTipRole)
+        self.arch.setCurrentIndex(self.arch.findData(DEFAULT_ARCH))
         self.epochs = QSpinBox()
         self.epochs.setRange(1, 200)
         self.epochs.setValue(10)
@@ -61,6 +70,7 @@ class ModelPage(QWidget):
         self.train_button, self.cancel_button = self.training.start_button, self.training.cancel_button
         self.progress, self.eta = self.training.progress, self.training.status
         form.addRow("Dataset", self.dataset)
+        form.addRow("Network", self.arch)
         form.addRow("Epochs", self.epochs)
         form.addRow(self.training)
         if not mindspore_available():  # the lean package: say so up front, not after a click
@@ -78,6 +88,11 @@ class ModelPage(QWidget):
         self.loss_curve = self.curves.plot([], [], pen=pg.mkPen("#d62728", width=2), name="train loss")
         self.acc_curve = self.curves.plot([], [], pen=pg.mkPen("#1f77b4", width=2), symbol="o", name="val top-1")
         form.addRow(self.curves)
+        self.report = QTextBrowser()  # after a run: held-out score, warnings, confusion matrix
+        self.report.setObjectName("trainingReport")
+        self.report.setMaximumHeight(220)
+        self.report.hide()
+        form.addRow(self.report)
         layout.addWidget(train_box, 1)
 
         self.capture = CapturePanel()
@@ -109,13 +124,17 @@ class ModelPage(QWidget):
             if not folder:
                 return
             data = folder
-        config = TrainConfig(data=data, epochs=self.epochs.value(), time_budget_s=3600,
-                             folder_options={} if data == "digits" else {"size": 64, "color": "RGB"})
+        # size: the network's own input size (ARCHITECTURES); colour: webcam captures are in colour
+        config = TrainConfig(data=data, arch=self.arch.currentData(), epochs=self.epochs.value(),
+                             time_budget_s=3600, folder_options={} if data == "digits" else {"color": "RGB"})
         out = workspace() / "models" / time.strftime("trained-%Y%m%d-%H%M%S")
         self.history: list[tuple[int, float, float]] = []
         self.started = time.monotonic()
         self.loss_curve.setData([], [])
         self.acc_curve.setData([], [])
+        self.warnings: list[str] = []
+        self.report.clear()
+        self.report.hide()
         self.train_out = out
         self.training.run(_train_job, config=config, out=out, on_event=self.on_train_event,
                           on_done=self.training_finished)
@@ -137,6 +156,10 @@ class ModelPage(QWidget):
             remaining = elapsed / max(done, 1e-6) - elapsed
             self.eta.setText(f"epoch {event['epoch']}/{epochs} · loss {event['loss']:.3f} · "
                              f"about {remaining:.0f} s left")
+        elif event["type"] == "warning":  # class balance: shown while it trains, not only after
+            self.warnings.append(event["message"])
+            self.report.setPlainText("\n".join(f"⚠ {w}" for w in self.warnings))
+            self.report.show()
         elif event["type"] == "epoch":
             self.history.append((event["epoch"], event["loss"], event["val_accuracy"]))
             xs = [h[0] for h in self.history]
@@ -148,7 +171,10 @@ class ModelPage(QWidget):
 
     def training_done(self, out: Path, metrics: dict) -> None:
         self.progress.setValue(1000)
-        self.eta.setText(f"val top-1 {metrics['val_top1'] * 100:.2f} % in {metrics['train_seconds']:.1f} s")
+        self.eta.setText(f"held-out top-1 {metrics['val_top1'] * 100:.2f} % in {metrics['train_seconds']:.1f} s")
+        if "confusion" in metrics:  # a run of this version; older metrics.json files have no report
+            self.report.setHtml(report_html(metrics))
+            self.report.show()
         self.state.set_model(out)
 
     # -- import ------------------------------------------------------------------------------

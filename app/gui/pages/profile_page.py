@@ -13,8 +13,8 @@ from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
     QFileDialog,
     QGridLayout,
-    QInputDialog,
     QHBoxLayout,
+    QInputDialog,
     QLabel,
     QPushButton,
     QSpinBox,
@@ -32,8 +32,9 @@ from app.core.models import device_parity
 from app.gui.dialogs import show_error
 from app.gui.job_controls import JobControls
 from app.gui.state import AppState
+from app.gui.theme import label_axes, legend_html, tier_colour
 from app.gui.workers import JobRunner
-from converters.targets import TIER_COLOURS as TIER_COLORS
+from converters.targets import TIER_INFO
 from jobs.state import JobState
 
 COLUMNS = ("variant", "tier", "precision", "threads", "p50 ms", "p99 ms", "per s", "size KiB", "peak RSS MB", "top-1",
@@ -86,14 +87,19 @@ class ProfilePage(QWidget):
         self.table.verticalHeader().setVisible(False)
         layout.addWidget(self.table, 1)
         charts = QGridLayout()
-        self.cdf = pg.PlotWidget(background="w", title="Latency distribution (ms, log)")
+        self.legend = QLabel(legend_html([(TIER_INFO[t].label, tier_colour(t)) for t in TIER_INFO]))
+        self.legend.setObjectName("chartLegend")
+        charts.addWidget(self.legend, 0, 0, 1, 3)
+        self.cdf = pg.PlotWidget(title="Latency distribution — further left is faster")
         self.cdf.setLogMode(x=True)
-        self.cdf.addLegend(offset=(-5, -5), labelTextSize="7pt")
-        self.tiers = pg.PlotWidget(background="w", title="p50 latency per variant (ms)")
-        self.ops = pg.PlotWidget(background="w", title="Per-op time of the picked edge variant (ms/run)")
+        label_axes(self.cdf, ("latency", "ms, log scale"), ("share of runs at or below", "%"))
+        self.tiers = pg.PlotWidget(title="Median latency per variant — lower is faster")
+        label_axes(self.tiers, ("variant", ""), ("p50 latency", "ms, log scale"))
+        self.ops = pg.PlotWidget(title="Where the picked edge variant spends its time")
+        label_axes(self.ops, ("time per run", "µs"), ("operator type", ""))
         for col, plot in enumerate((self.cdf, self.tiers, self.ops)):
-            plot.setMinimumHeight(200)
-            charts.addWidget(plot, 0, col)
+            plot.setMinimumHeight(220)
+            charts.addWidget(plot, 1, col)
         layout.addLayout(charts, 1)
         self.picks = QTextBrowser()
         self.picks.setObjectName("picks")
@@ -103,6 +109,8 @@ class ProfilePage(QWidget):
         self.export_button.clicked.connect(self.export)
         self.board_button.clicked.connect(lambda: self.time_on_board())
         state.package_changed.connect(self.package_ready)
+        if state.package_dir is not None:  # built before this page was
+            self.package_ready(state.package_dir)
 
     def package_ready(self, folder: Path) -> None:
         self.package.setText(f"Package: {folder.name}")
@@ -114,6 +122,7 @@ class ProfilePage(QWidget):
                           on_done=self.show_result)
 
     def show_result(self, result: dict) -> None:
+        self.state.mark_done("Profile")
         self.result = result
         self.progress.setValue(1000)
         rows = result["variants"]
@@ -177,16 +186,24 @@ class ProfilePage(QWidget):
     def _plot_cdf(self, result: dict) -> None:
         rows = result["variants"]
         self.cdf.clear()
+        styles = {"fp32": Qt.PenStyle.SolidLine, "fp16": Qt.PenStyle.DashLine, "int8": Qt.PenStyle.DotLine}
         for row in rows:
             q = np.maximum(np.asarray(row["quantiles_ms"]), 1e-3)
-            self.cdf.plot(q, np.arange(len(q)), pen=pg.mkPen(TIER_COLORS[row["tier"]], width=2), name=row["label"])
+            pen = pg.mkPen(tier_colour(row["tier"]), width=2, style=styles.get(row["precision"], Qt.PenStyle.SolidLine))
+            self.cdf.plot(q, np.arange(len(q)), pen=pen)
+        self.legend.setText(legend_html([(TIER_INFO[t].label, tier_colour(t)) for t in TIER_INFO])
+                            + " &nbsp; — FP32 solid, FP16 dashed, INT8 dotted")
 
     def _plot_tiers(self, result: dict) -> None:
         rows = result["variants"]
         self.tiers.clear()
-        p50 = [row["p50_ms"] for row in rows]
-        self.tiers.addItem(pg.BarGraphItem(x=np.arange(len(rows)), height=p50, width=0.7,
-                                           brushes=[TIER_COLORS[row["tier"]] for row in rows]))
+        # values span decades (µs on Lite, ms over HTTP): bars on a log axis, from one decade below the fastest
+        p50 = np.log10(np.maximum([row["p50_ms"] for row in rows], 1e-4))
+        floor = np.floor(p50.min()) - 1
+        self.tiers.addItem(pg.BarGraphItem(x=np.arange(len(rows)), y0=floor, height=p50 - floor, width=0.7,
+                                           brushes=[tier_colour(row["tier"]) for row in rows]))
+        decades = range(int(floor), int(np.ceil(p50.max())) + 1)
+        self.tiers.getAxis("left").setTicks([[(d, f"{10.0 ** d:g}") for d in decades]])
         short = [f"{row['precision']}·{row['threads'] or 'all'}t" if row["tier"] != "cloud" else "cloud" for row in rows]
         self.tiers.getAxis("bottom").setTicks([[(i, label) for i, label in enumerate(short)]])
 
@@ -197,12 +214,8 @@ class ProfilePage(QWidget):
         if entry and entry["by_type"]:
             items = list(entry["by_type"].items())[:10]
             self.ops.addItem(pg.BarGraphItem(x0=0, y=np.arange(len(items)), height=0.7,
-                                             width=[v for _, v in items], brush="#9c755f"))
-            self.ops.getAxis("left").setTicks([[(i, "") for i in range(len(items))]])
-            for i, (op_type, ms) in enumerate(items):  # the op type written on its bar
-                label = pg.TextItem(f"{op_type} {ms * 1000:.0f} µs", color="#222", anchor=(0, 0.5))
-                label.setPos(0, i)
-                self.ops.addItem(label)
+                                             width=[ms * 1000 for _, ms in items], brush=tier_colour("edge")))
+            self.ops.getAxis("left").setTicks([[(i, op_type) for i, (op_type, _) in enumerate(items)]])
 
     def export(self, path: str | None = None) -> list[Path]:
         """Write the self-contained HTML report. From the button: a save dialog (which asks before

@@ -102,7 +102,7 @@ def ensure_tools() -> str:
             _apt_install(sorted(set(missing.values()) | set(extra.values())))
         missing = _missing(needed)
     if missing:
-        return (f"ARM64 device tier not available: install {' and '.join(missing.values())} "
+        return (f"install {' and '.join(missing.values())} "
                 f"(Debian/Ubuntu: sudo apt-get install {' '.join(missing.values())}), then run make setup again")
     return ""
 
@@ -152,15 +152,16 @@ def pack_libraries(home: Path) -> Path:
 def ensure_arm64(force: bool = False) -> tuple[Path, str]:
     """(home, reason): reason is empty when the runner is built and can run here."""
     home = arm_home()
-    if force or not (home / ".libs-ok").exists():
-        fetch_libraries(home)
-    pack_libraries(home)
-    reason = ensure_tools()
+    reason = ensure_tools()  # first: without the tools, the 56 MB download would be of no use yet
     marker = home / ".unavailable"
     if reason:
+        home.mkdir(parents=True, exist_ok=True)
         marker.write_text(reason + "\n")
         return home, reason
     marker.unlink(missing_ok=True)
+    if force or not (home / ".libs-ok").exists():
+        fetch_libraries(home)
+    pack_libraries(home)
     build_runner(home, force=force)
     return home, ""
 
@@ -174,7 +175,7 @@ def main(argv: list[str] | None = None) -> int:
     except SetupError as exc:
         print(f"edge-studio setup: {exc}", file=sys.stderr)
         return 2
-    print(reason or f"ARM64 runner ready in {home}")
+    print(f"ARM64 device tier not available: {reason}" if reason else f"ARM64 runner ready in {home}")
     return 0
 
 
