@@ -15,7 +15,7 @@ test: setup
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 # The installer (not a README set-up command): dist/edge-studio-*-$(FLAVOUR).tar.gz; see docs/packaging.md.
-FLAVOUR ?= lean
+FLAVOUR ?= full  # the booth package: trains and serves the cloud tier (lean: edge/device only)
 package: setup $(VENV)/.package-deps-ok
 	$(BIN)/python -m installer.make_package --flavour $(FLAVOUR)
 

@@ -1,7 +1,7 @@
 """`make package`: the PyInstaller one-folder build plus desktop file, icon and installer script,
 packed as dist/edge-studio-<version>-linux-<arch>-<flavour>.tar.gz with a JSON of its sizes.
 
-    python -m installer.make_package [--flavour lean|full] [--skip-build]
+    python -m installer.make_package [--flavour full|lean] [--skip-build]
 """
 from __future__ import annotations
 
@@ -72,7 +72,7 @@ def pack(folder: Path, archive: Path) -> Path:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--flavour", choices=FLAVOURS, default="lean")
+    parser.add_argument("--flavour", choices=FLAVOURS, default="full")
     parser.add_argument("--skip-build", action="store_true", help="pack the existing build folder again")
     args = parser.parse_args(argv)
     dist = ROOT / "dist" / args.flavour

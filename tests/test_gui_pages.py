@@ -160,8 +160,12 @@ def test_capture_classes_then_train(qtbot, workspace, state, runner, tmp_path):
     assert set(panel.session.counts()) == {"thumbs up", "peacesign"}
     assert panel.thumbs.count() >= 8 and panel.train_button.isEnabled()
     page.epochs.setValue(2)
+    asked = []
+    page.confirm_replace = lambda out: asked.append(out) or True  # the user says: yes, use it
     with qtbot.waitSignal(state.model_changed, timeout=240_000):
         qtbot.mouseClick(panel.train_button, Qt.MouseButton.LeftButton)
+    assert asked == [state.model_dir]  # asked before the captures' model replaced the active one
+    assert page.library.library.find(state.model_dir) is not None  # and it is in "Your models"
     labels = json.loads((state.model_dir / "labels.json").read_text())
     assert labels == ["peacesign", "thumbs up"]
     page.shutdown()

@@ -3,7 +3,7 @@
 Builds with `python -m installer.make_package` (what `make package` runs), unpacks the .tar.gz
 into a temporary folder and runs the frozen executable from there: --self-test, the GUI offscreen
 up to its first live frame, a child-process job, the lean build's MindSpore message and the
-desktop-menu installer. EDGE_STUDIO_PACKAGE_FLAVOUR=full tests the flavour with MindSpore;
+desktop-menu installer. EDGE_STUDIO_PACKAGE_FLAVOUR=lean tests the flavour without MindSpore;
 EDGE_STUDIO_PACKAGE=path.tar.gz tests an existing archive (of that flavour) instead of building.
 """
 from __future__ import annotations
@@ -21,7 +21,7 @@ import pytest
 
 pytestmark = pytest.mark.packaging
 ROOT = Path(__file__).resolve().parents[1]
-FLAVOUR = os.environ.get("EDGE_STUDIO_PACKAGE_FLAVOUR", "lean")
+FLAVOUR = os.environ.get("EDGE_STUDIO_PACKAGE_FLAVOUR", "full")  # what `make package` builds
 MINDSPORE_CHECKS = {"train one epoch (MindSpore)", "cloud tier over HTTP (MindSpore)"}
 
 

@@ -77,6 +77,10 @@ def cmd_convert(args) -> int:
         print_json(result.to_json())
         return 0
     print(f"{result.path}  {result.size_bytes / 1024:.1f} KiB  {result.precision}  {result.seconds:.2f} s")
+    if result.repairs:  # rewrites around Lite 2.0's defects (converters/repairs.py), in a temp copy
+        from converters.repairs import describe
+
+        print(f"applied: {describe(result.repairs)}")
     if result.verification is not None:
         check = result.verification
         print(f"verification: {check.summary()}" if not check.wrong

@@ -11,6 +11,7 @@ import functools
 import hashlib
 import os
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 from typing import Callable
@@ -38,6 +39,8 @@ def _code_digest() -> str:
     for path in files:
         digest.update(path.name.encode())
         digest.update(path.read_bytes())
+    if getattr(sys, "frozen", False):  # no source files to read: the build itself names the code
+        digest.update(str(os.stat(sys.executable).st_mtime_ns).encode())
     return digest.hexdigest()[:16]
 
 

@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QGroupBox,
     QLabel,
+    QMessageBox,
     QPushButton,
     QSpinBox,
     QTextBrowser,
@@ -22,9 +23,11 @@ from PySide6.QtWidgets import (
 
 from app.core.models.architectures import ARCHITECTURES, DEFAULT_ARCH
 from app.core.models.card import make_card
+from app.core.models.library import summary_of
 from app.core.models.training import TrainConfig, train
 from app.gui.dialogs import show_error
 from app.gui.job_controls import JobControls, error_details
+from app.gui.model_library_panel import ModelLibraryPanel
 from app.gui.pages.capture_panel import CapturePanel
 from app.gui.pages.training_report import report_html
 from app.gui.state import AppState, workspace
@@ -51,6 +54,10 @@ class ModelPage(QWidget):
         self.current = QLabel()
         self.current.setObjectName("currentModel")
         layout.addWidget(self.current)
+        self.library = ModelLibraryPanel(state)
+        layout.addWidget(self.library)
+        self.from_capture = False
+        self.confirm_replace = self._ask_to_replace  # (new folder) -> bool; a test answers it itself
 
         train_box = QGroupBox("Train with MindSpore")
         form = QFormLayout(train_box)
@@ -143,6 +150,7 @@ class ModelPage(QWidget):
     def train_on_folder(self, folder: str) -> None:
         self.dataset.setCurrentIndex(self.dataset.findData("folder"))
         self.start_training(folder)
+        self.from_capture = True  # asks before the result replaces the active model
 
     def shutdown(self) -> None:
         self.capture.close_session()
@@ -175,7 +183,21 @@ class ModelPage(QWidget):
         if "confusion" in metrics:  # a run of this version; older metrics.json files have no report
             self.report.setHtml(report_html(metrics))
             self.report.show()
+        from_capture, self.from_capture = self.from_capture, False
+        self.library.library.add(out, kind="trained", summary=summary_of(metrics))
+        self.library.show_entries()
+        if from_capture and not self.confirm_replace(out):
+            self.eta.setText(self.eta.text() + f" — kept in Your models; {self.state.model_name} stays active")
+            return
         self.state.set_model(out)
+
+    def _ask_to_replace(self, out: Path) -> bool:
+        answer = QMessageBox.question(
+            self, "Use the new model?",
+            f"Training on your captures made {out.name}.\n\nMake it the active model instead of "
+            f"{self.state.model_name}? Either way both stay in “Your models”.",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.Yes)
+        return answer == QMessageBox.StandardButton.Yes
 
     # -- import ------------------------------------------------------------------------------
     def choose_import(self) -> None:

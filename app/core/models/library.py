@@ -1,0 +1,86 @@
+"""The model library: every model the user trained, imported or built packages for, remembered across
+runs (a JSON file in the app's data folder, written atomically on every change) so nothing is forgotten
+and any of them can be made the active model again."""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from pydantic import BaseModel, Field, ValidationError
+
+from app.core.files import write_json
+
+KINDS = ("sample", "trained", "imported")
+
+
+class Entry(BaseModel):
+    folder: str  # holds model.onnx (+ preprocess.json, labels.json, …)
+    name: str
+    kind: str = "trained"
+    added: float = Field(default_factory=time.time)
+    summary: str = ""  # one line: dataset and top-1, or the card's I/O
+    packages: list[str] = []  # deployment packages built from it, newest last
+    verdicts: dict[str, str] = {}  # target name → matches / close / WRONG (the last build's)
+
+    @property
+    def usable(self) -> bool:
+        return (Path(self.folder) / "model.onnx").is_file()
+
+
+class LibraryFile(BaseModel):
+    entries: list[Entry] = []
+
+
+class ModelLibrary:
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        try:
+            self.entries = LibraryFile.model_validate_json(self.path.read_bytes()).entries
+        except (OSError, ValidationError, ValueError):
+            self.entries = []  # missing or damaged: start empty (the models themselves are untouched)
+
+    def save(self) -> None:
+        write_json(self.path, LibraryFile(entries=self.entries).model_dump(mode="json"))
+
+    def find(self, folder: str | Path) -> Entry | None:
+        key = str(Path(folder).resolve())
+        return next((e for e in self.entries if e.folder == key), None)
+
+    def add(self, folder: str | Path, name: str = "", kind: str = "trained", summary: str = "") -> Entry:
+        """Remember a model (again: its name and summary are updated, its packages kept)."""
+        folder = Path(folder).resolve()
+        entry = self.find(folder)
+        if entry is None:
+            entry = Entry(folder=str(folder), name=name or folder.name, kind=kind, summary=summary)
+            self.entries.append(entry)
+        else:
+            entry.name, entry.summary = name or entry.name, summary or entry.summary
+        self.save()
+        return entry
+
+    def add_package(self, folder: str | Path, package: str | Path, verdicts: dict[str, str] | None = None) -> None:
+        entry = self.find(folder) or self.add(folder)
+        entry.packages = [p for p in entry.packages if p != str(package)] + [str(package)]
+        entry.verdicts = dict(verdicts or {})
+        self.save()
+
+    def forget(self, folder: str | Path) -> None:
+        """Take a model off the list (its files stay where they are)."""
+        key = str(Path(folder).resolve())
+        self.entries = [e for e in self.entries if e.folder != key]
+        self.save()
+
+    def usable(self) -> list[Entry]:
+        return [e for e in self.entries if e.usable]
+
+
+def summary_of(metrics: dict) -> str:
+    """One line from training's metrics.json."""
+    top1 = metrics.get("val_top1")
+    data = metrics.get("dataset") or metrics.get("dataset_source") or ""
+    parts = [str(data)] if data else []
+    if top1 is not None:
+        parts.append(f"val top-1 {top1 * 100:.1f} %")
+    if metrics.get("arch"):
+        parts.append(str(metrics["arch"]))
+    return " · ".join(parts)
