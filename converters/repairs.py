@@ -225,6 +225,17 @@ def _hard_sigmoid_rewrite(graph, node, ctx) -> None:
     _replace(graph, node, _node_out(graph, "Min", [low, _const(graph, 1.0)], like=y))
 
 
+def _hard_swish_needs(graph, node, ctx) -> bool:
+    return node.op == "HardSwish"  # opset 14: Lite's ONNX reader has no HardSwish
+
+
+def _hard_swish_rewrite(graph, node, ctx) -> None:
+    # x · HardSigmoid(x) with ONNX's HardSwish constants, which are the ones Lite's HardSigmoid computes
+    y = node.outputs[0]
+    gate = _node_out(graph, "HardSigmoid", [node.inputs[0]], {"alpha": 1 / 6, "beta": 0.5}, like=y)
+    _replace(graph, node, _node_out(graph, "Mul", [node.inputs[0], gate], like=y))
+
+
 def _clip_needs(graph, node, ctx) -> bool:
     # Lite reads Clip(x, <no min>, max) wrongly; an explicit lowest-float minimum is the same clip.
     return node.op == "Clip" and ctx.opset >= 11 and len(node.inputs) >= 3 and not node.inputs[1].name
@@ -386,6 +397,21 @@ def _transpose_conv_rewrite(graph, node, ctx) -> None:
     node.inputs[0] = _node_out(graph, "Reshape", [x, _const(graph, _static_shape(x), np.int64)], like=x)
 
 
+# -- empty Slice ------------------------------------------------------------------------------------
+def _empty_slice_needs(graph, node, ctx) -> bool:
+    # MindSpore writes x[:, :C] over all C channels as a Slice with empty starts/ends: a copy in ONNX,
+    # "NULL pointer returned" from Lite's converter.
+    if node.op != "Slice" or ctx.opset < 10 or len(node.inputs) < 3:
+        return False
+    starts, ends = _const_value(node.inputs[1]), _const_value(node.inputs[2])
+    return starts is not None and ends is not None and starts.size == 0 and ends.size == 0
+
+
+def _empty_slice_rewrite(graph, node, ctx) -> None:
+    node.op = "Identity"
+    node.inputs[:] = node.inputs[:1]
+
+
 # -- sequences ----------------------------------------------------------------------------------------
 def _sequence_needs(graph, node, ctx) -> bool:
     # Lite has no sequence type; MindSpore's exporter writes a Concat of a tuple as
@@ -415,6 +441,8 @@ REPAIRS: tuple[Repair, ...] = (
            "floors nearest indices and shifts half_pixel linear", _resize_needs, _resize_rewrite),
     Repair("hard_sigmoid_alpha_beta", "Lite's HardSigmoid ignores alpha and beta (always x/6 + 0.5)",
            _hard_sigmoid_needs, _hard_sigmoid_rewrite),
+    Repair("hard_swish_expanded", "Lite's ONNX reader has no HardSwish (opset 14)", _hard_swish_needs,
+           _hard_swish_rewrite),
     Repair("clip_explicit_min", "Lite misreads Clip with a max and no min", _clip_needs, _clip_rewrite),
     Repair("gelu_tanh_expanded", "Lite ignores Gelu's approximate='tanh'", _gelu_needs, _gelu_rewrite),
     Repair("softmax_legacy_axis", "before opset 13 Softmax flattens the axes from `axis` on; Lite uses `axis` "
@@ -423,6 +451,8 @@ REPAIRS: tuple[Repair, ...] = (
            "out of the mean)", _avg_pool_needs, _avg_pool_rewrite),
     Repair("transpose_conv_reshape_between", "Lite's converter fails when a (non-layout) Transpose feeds a Conv "
            "directly", _transpose_conv_needs, _transpose_conv_rewrite),
+    Repair("empty_slice_identity", "Lite's converter fails (\"NULL pointer returned\") on a Slice with empty "
+           "starts/ends, which copies its input", _empty_slice_needs, _empty_slice_rewrite),
     Repair("same_lower_explicit_pads", "Lite pads auto_pad=SAME_LOWER like SAME_UPPER (wrong when the total "
            "padding is odd)", _auto_pad_needs, _auto_pad_rewrite),
     Repair("conv_explicit_strides", "Lite's converter fails on a Conv that leaves `strides` at its ONNX default",
@@ -434,7 +464,7 @@ REPAIRS: tuple[Repair, ...] = (
 # run before constant folding: the folder cannot evaluate graphs that hold these
 BEFORE_FOLDING = {"sequence_concat_to_concat"}
 
-REPAIR_OPS = {"ConcatFromSequence", "ReduceSumSquare", "Resize", "HardSigmoid", "Clip", "Gelu", "Softmax", "LogSoftmax",
+REPAIR_OPS = {"ConcatFromSequence", "HardSwish", "ReduceSumSquare", "Slice", "Resize", "HardSigmoid", "Clip", "Gelu", "Softmax", "LogSoftmax",
               "AveragePool", "MaxPool", "LRN", "Conv", "ConvTranspose"}
 
 

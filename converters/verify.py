@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Callable, Literal, Sequence
+from typing import TYPE_CHECKING, Callable, Literal, Sequence
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict
@@ -19,6 +19,9 @@ from converters import references
 from converters.formats import source_format
 from converters.lite.errors import LiteError
 from jobs.state import Cancelled, JobState
+
+if TYPE_CHECKING:
+    from converters.lite.replay import LiteRunner
 
 Verdict = Literal["matches", "close", "WRONG", "unverified"]
 VERDICT_RANK = {"matches": 0, "close": 1, "unverified": 2, "WRONG": 3}
@@ -155,14 +158,16 @@ def random_inputs(specs: Sequence[references.InputSpec], seed: int,
 def verify(source: str | Path, artifact: str | Path, *, precision: str = "fp32", fmk: str | None = None,
            samples: Sequence[Sequence[np.ndarray]] = (), value_range: tuple[float, float] = DEFAULT_RANGE,
            explain: bool | None = None, convert_options: dict | None = None,
-           value_moments: tuple[float, float] | None = None, state: JobState | None = None) -> Verification:
+           value_moments: tuple[float, float] | None = None, state: JobState | None = None,
+           lite: LiteRunner | None = None) -> Verification:
     """Check Lite's `artifact` against `source` run by its reference runtime.
 
     Inputs: the tolerance's random_inputs seeded random sets in `value_range` (uniform; normal with `value_moments`
     = (mean, std), e.g. an INT8 model's calibration data's), plus `samples` (real input sets in the
     source model's input order and layout, e.g. from its preprocess spec and dataset).
-    explain: look for the first diverging node (None: only when the verdict is WRONG)."""
-    from converters.lite.replay import replay
+    explain: look for the first diverging node (None: only when the verdict is WRONG).
+    lite: a LiteRunner started earlier (its child's start-up overlaps the caller's work); else one is started."""
+    from converters.lite.replay import LiteRunner
 
     started = time.perf_counter()
     source, artifact = Path(source), Path(artifact)
@@ -196,18 +201,23 @@ def verify(source: str | Path, artifact: str | Path, *, precision: str = "fp32",
         described += f" (normal, mean {value_moments[0]:.3g}, std {value_moments[1]:.3g})"
     if samples:
         described += f" + {len(samples)} real samples"
-    # Lite's side runs in its child while the reference computes here: the two overlap
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="verify-lite") as pool:
-        lite_side = pool.submit(replay, artifact, sets, state=state)
-        try:
-            expected = [[np.asarray(out) for out in outs] for outs in reference.run(sets)]
-        except Cancelled:
-            raise
-        except Exception as exc:  # the reference itself fails on the model: nothing to check against
-            return Verification(verdict="unverified", precision=precision, reference=reference.runtime,
-                                inputs=described, tolerance=tolerance, outputs=[],
-                                seconds=time.perf_counter() - started,
-                                note=f"{reference.runtime} could not run {source.name}: {exc}")
+    runner = lite or LiteRunner(state=state)
+    try:  # Lite's side runs in its child while the reference computes here: the two overlap
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="verify-lite") as pool:
+            lite_side = pool.submit(runner.run, artifact, sets)
+            try:
+                expected = [[np.asarray(out) for out in outs] for outs in reference.run(sets)]
+            except Cancelled:
+                raise
+            except Exception as exc:  # the reference itself fails on the model: nothing to check against
+                return Verification(verdict="unverified", precision=precision, reference=reference.runtime,
+                                    inputs=described, tolerance=tolerance, outputs=[],
+                                    seconds=time.perf_counter() - started,
+                                    note=f"{reference.runtime} could not run {source.name}: {exc}")
+            lite_side.exception()  # wait here, inside the pool, for the child's answer
+    finally:
+        if lite is None:
+            runner.close()
     try:
         got = lite_side.result()
     except LiteError as exc:  # converted, but Lite cannot load or run its own file: as wrong as wrong outputs

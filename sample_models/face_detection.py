@@ -22,7 +22,7 @@ def manifest() -> dict:
 
 def ensure_face_detector() -> Path:
     """The cached face_detection_short_range.tflite, fetched and verified on first use (idempotent)."""
-    return ensure("face_detection")
+    return ensure("face_detection", manifest(), cache_dir())  # looked up here: tests replace them
 
 
 if __name__ == "__main__":

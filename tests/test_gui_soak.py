@@ -57,13 +57,23 @@ class ScriptedUser:
         self.steps += 1
 
     # -- checks ---------------------------------------------------------------------------------
+    def where(self) -> str:
+        """What the user sees, for a failure message: the Live page's state and any open dialog."""
+        from PySide6.QtWidgets import QApplication, QMessageBox
+
+        dialogs = [w.text() for w in QApplication.topLevelWidgets() if isinstance(w, QMessageBox) and w.isVisible()]
+        page = self.live
+        return (f"step {self.steps}: start enabled={page.start_button.isEnabled()}, message={page.message.text()!r}, "
+                f"models={[m.name for m in page.pipeline.models] if page.pipeline else None}, dialogs={dialogs}")
+
     def wait_live_frames(self, count: int = 10) -> None:
         views = self.live.views[:1 + (self.live.model_b.currentData() is not None)]
         self.qtbot.waitUntil(lambda: self.live.pipeline is not None, timeout=FRAMES_TIMEOUT_MS)
         start = [view.frames_shown for view in views]
         self.qtbot.waitUntil(lambda: all(v.frames_shown >= s + count for v, s in zip(views, start)),
                              timeout=FRAMES_TIMEOUT_MS)
-        assert self.live.pipeline.running and not any(m["error"] for m in self.live.pipeline.stats().models)
+        assert self.live.pipeline.running and not any(m["error"] for m in self.live.pipeline.stats().models), \
+            self.where()
 
     # -- actions --------------------------------------------------------------------------------
     def switch_pages(self) -> None:
@@ -84,7 +94,7 @@ class ScriptedUser:
         page.threads.setValue(threads)
         QTest.mouseClick(page.start_button, LEFT)
         self.wait_live_frames()
-        assert [m.name for m in page.pipeline.models] == [model_a] + ([model_b] if model_b else [])
+        assert [m.name for m in page.pipeline.models] == [model_a] + ([model_b] if model_b else []), self.where()
 
     def stop_and_restart(self) -> None:
         page = self.live

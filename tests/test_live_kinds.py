@@ -208,7 +208,10 @@ def test_cli_says_what_to_declare(test_models):
     assert done.returncode != 0 and "preset" in done.stderr and "Traceback" not in done.stderr
 
 
-@pytest.mark.parametrize("sample, scene, bar", [("boxes", "objects", 0.9), ("person", "person", 0.85)])
+@pytest.mark.parametrize("sample, scene, bar", [
+    ("boxes", "objects", 0.9), ("person", "person", 0.85),
+    pytest.param("hand", "hand", 0.9, marks=pytest.mark.long),  # ~100 ms a frame each: opt-in (-m long)
+])
 def test_lite_fp32_and_int8_side_by_side(tmp_path, sample, scene, bar):
     """Both Lite conversions on the same frames: each against the truth, and their agreement."""
     models = []

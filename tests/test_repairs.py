@@ -69,6 +69,19 @@ REFUSED = {
         [helper.make_node("Transpose", ["x"], ["t"], perm=[0, 3, 2, 1]),
          helper.make_node("Conv", ["t", "w1"], ["y"], kernel_shape=[1, 1], strides=[1, 1])], [1, 4, 6, 6],
         [_f32("w1", np.random.default_rng(5).standard_normal((4, 6, 1, 1)))]),
+    "fold_static_control_flow": _graph(  # an If on a constant: exporters write such switches
+        [helper.make_node("Constant", [], ["cond"], value=numpy_helper.from_array(np.array(True))),
+         helper.make_node("If", ["cond"], ["y"],
+                          then_branch=helper.make_graph([helper.make_node("Relu", ["x"], ["t"])], "then", [],
+                                                        [helper.make_tensor_value_info("t", TensorProto.FLOAT, SHAPE)]),
+                          else_branch=helper.make_graph([helper.make_node("Neg", ["x"], ["e"])], "else", [],
+                                                        [helper.make_tensor_value_info("e", TensorProto.FLOAT, SHAPE)]))]),
+    "empty_slice_identity": _graph(  # ghostnet: x[:, :C] over all C channels, exported by MindSpore
+        [helper.make_node("Slice", ["x", "none", "none", "none", "none"], ["s"]),
+         helper.make_node("Conv", ["s", "w1"], ["y"], kernel_shape=[1, 1], strides=[1, 1])],
+        inits=[numpy_helper.from_array(np.array([], np.int64), "none"),
+               _f32("w1", np.random.default_rng(6).standard_normal((4, 4, 1, 1)))]),
+    "hard_swish_expanded": _graph([helper.make_node("HardSwish", ["x"], ["y"])], opset=14),
     "sequence_concat_to_concat": _graph(  # how MindSpore exports ops.concat of a tuple
         [helper.make_node("Relu", ["x"], ["r"]), helper.make_node("SequenceConstruct", ["x", "r"], ["seq"]),
          helper.make_node("ConcatFromSequence", ["seq"], ["y"], axis=1)], [1, 8, 6, 6]),

@@ -37,7 +37,7 @@ def _print_parity(result: dict) -> None:
         table.add_column(column)
     for name, m in result["models"].items():
         if "error" in m:
-            table.add_row(name, m["precision"], "✗", m["error"], "", "", "", "")
+            table.add_row(name, m["precision"], "✗", "(see below)", "", "", "", "")
             continue
         agree = "top1_agreement" if m["task"] == "classification" else "box_agreement"
         fp32 = m.get("vs_fp32", {})
@@ -46,7 +46,11 @@ def _print_parity(result: dict) -> None:
                       ", ".join(f"{c:.5f}" for c in m["vs_x86"]["cosine"]), f"{m['vs_x86'][agree]:.1%}",
                       ", ".join(f"{c:.5f}" for c in fp32.get("cosine", [])),
                       f"{fp32[agree]:.1%}" if agree in fp32 else "")
-    Console().print(table)
+    console = Console()
+    console.print(table)
+    for name, m in result["models"].items():
+        if "error" in m:
+            console.print(f"{name}: {m['error']}", markup=False, highlight=False)
 
 
 def add_remote_arguments(parser) -> None:

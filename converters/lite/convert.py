@@ -26,6 +26,7 @@ from converters.formats import (
 from converters.lite import calibration
 from converters.lite.errors import LiteError, MismatchError, lite_errors
 from converters.lite.probe import ProbeResult, probe_lite_file
+from converters.lite.replay import LiteRunner
 from jobs.child import ChildError, run_child
 from jobs.state import Cancelled, JobState
 
@@ -242,39 +243,46 @@ def convert(src: str | Path, dst: str | Path, *, fmk: str | None = None, input_f
             "shapes": ";".join(f"{k}:{','.join(map(str, v))}" for k, v in shapes.items()),
             "fp16_weights": fp16_weights, "config": str(config) if config else "", "no_fusion": no_fusion,
         }
+        # the verification's Lite runtime child starts now, beside the converter child (never in one
+        # process with it): its ~0.85 s start-up then overlaps the conversion
+        runner = LiteRunner(timeout=timeout + 300.0, state=state) if verify else None
         try:
-            logs: list[str] = []
-            answer = run_child("converters.lite.convert:convert_in_child", params, state, timeout=timeout,
-                               log_sink=logs)
-        except Cancelled:
-            raise Cancelled(f"conversion of {src.name} cancelled") from None
-        except ChildError as exc:
-            if exc.kind == "timeout":
-                raise LiteError(f"conversion of {src.name} {str(exc).split(' ', 1)[1]}", exc.log) from None
-            died = str(exc).removeprefix("convert_in_child process ")
-            if exc.kind == "crash" and died.startswith("crashed"):  # its own signal (SIGSEGV in Lite's
-                # reader), not a kill from outside: that says something about the file
-                raise lite_failure(f"Lite's converter {died} on {src.name}",
-                                   f"the file is damaged or not a valid {fmt.name} model", exc.log) from None
-            raise lite_failure(f"Lite could not convert {src.name}", str(exc), exc.log) from None
-        produced = Path(answer["produced"])
-        produced.chmod(0o644)  # Lite writes its output read-only
-        precision = "int8" if quant else "fp16" if fp16_weights else "fp32"
-        verification = None
-        if verify and calibration_samples is not None:
-            # INT8 is only meant for inputs like its calibration data: random inputs with its mean, spread
-            # and range (uniform over the range would push most values out to where the data never goes),
-            # and two of the samples themselves
-            values = np.concatenate([a.ravel() for inputs in calibration_samples for a in inputs])
-            value_range = value_range or (float(values.min()), float(values.max()))
-            moments = (float(values.mean()), float(values.std()))
-            samples = [*samples, *calibration_samples[:2]]
-        if verify:  # before the move: dst only ever receives an artifact that passed (or was accepted)
-            verification = _verify(src, fmt.name, produced, precision, dst.name, accept_mismatch, state,
-                                   samples=samples, value_range=value_range, explain=explain,
-                                   value_moments=moments if calibration_samples is not None else None,
-                                   convert_options={"input_format": input_format, "input_shapes": shapes})
-        produced.replace(dst)  # atomic: same folder tree, same filesystem
+            try:
+                logs: list[str] = []
+                answer = run_child("converters.lite.convert:convert_in_child", params, state, timeout=timeout,
+                                   log_sink=logs)
+            except Cancelled:
+                raise Cancelled(f"conversion of {src.name} cancelled") from None
+            except ChildError as exc:
+                if exc.kind == "timeout":
+                    raise LiteError(f"conversion of {src.name} {str(exc).split(' ', 1)[1]}", exc.log) from None
+                died = str(exc).removeprefix("convert_in_child process ")
+                if exc.kind == "crash" and died.startswith("crashed"):  # its own signal (SIGSEGV in Lite's
+                    # reader), not a kill from outside: that says something about the file
+                    raise lite_failure(f"Lite's converter {died} on {src.name}",
+                                       f"the file is damaged or not a valid {fmt.name} model", exc.log) from None
+                raise lite_failure(f"Lite could not convert {src.name}", str(exc), exc.log) from None
+            produced = Path(answer["produced"])
+            produced.chmod(0o644)  # Lite writes its output read-only
+            precision = "int8" if quant else "fp16" if fp16_weights else "fp32"
+            verification = None
+            if verify and calibration_samples is not None:
+                # INT8 is only meant for inputs like its calibration data: random inputs with its mean, spread
+                # and range (uniform over the range would push most values out to where the data never goes),
+                # and two of the samples themselves
+                values = np.concatenate([a.ravel() for inputs in calibration_samples for a in inputs])
+                value_range = value_range or (float(values.min()), float(values.max()))
+                moments = (float(values.mean()), float(values.std()))
+                samples = [*samples, *calibration_samples[:2]]
+            if verify:  # before the move: dst only ever receives an artifact that passed (or was accepted)
+                verification = _verify(src, fmt.name, produced, precision, dst.name, accept_mismatch, state, runner,
+                                       samples=samples, value_range=value_range, explain=explain,
+                                       value_moments=moments if calibration_samples is not None else None,
+                                       convert_options={"input_format": input_format, "input_shapes": shapes})
+            produced.replace(dst)  # atomic: same folder tree, same filesystem
+        finally:
+            if runner is not None:
+                runner.close()
     return ConvertResult(dst, dst.stat().st_size, time.perf_counter() - started, fmt.name, out_fmt.name,
                          precision, lite_errors(logs[0] if logs else ""), verification, repairs)
 
@@ -296,11 +304,11 @@ def _prepared(src: Path, fmt_name: str, shapes: Mapping[str, Sequence[int]], wor
 
 
 def _verify(src: Path, fmt_name: str, artifact: Path, precision: str, shown: str, accept_mismatch: bool,
-            state: JobState | None, **options) -> Verification:
+            state: JobState | None, runner: LiteRunner, **options) -> Verification:
     from converters.verify import DEFAULT_RANGE, verify
 
     options["value_range"] = options["value_range"] or DEFAULT_RANGE
-    result = verify(src, artifact, precision=precision, fmk=fmt_name, state=state, **options)
+    result = verify(src, artifact, precision=precision, fmk=fmt_name, state=state, lite=runner, **options)
     if result.wrong and not accept_mismatch:
         raise MismatchError(f"Lite converted {src.name}, but {shown} answers differently: {result.summary()}",
                             result)

@@ -18,6 +18,7 @@ import asyncio
 import importlib.util
 import json
 import os
+import secrets
 import shutil
 import signal
 import sys
@@ -30,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-from app.core.cloud.server import MODEL_FILES, check_bind, check_model_dir, create_app, listen, run_app
+from app.core.cloud.server import MODEL_FILES, check_bind, check_model_dir, create_app, is_loopback, listen, run_app
 from app.core.cloud.wire import PayloadError
 from jobs import process
 
@@ -263,7 +264,7 @@ class RayServedModel:
                                          "replicas": replicas, "retries": self.retries, "errors": self.errors}}
 
 
-def _ray_environment(local: bool) -> None:
+def _ray_environment(local: bool, address: str | None = None) -> None:
     """Before `import ray` (it reads these once, at import)."""
     if "ray" in sys.modules:
         raise EngineError("Ray was imported before the engine set it up (a bug: import it only in serve_ray)")
@@ -273,6 +274,18 @@ def _ray_environment(local: bool) -> None:
         os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
         os.environ[LOOPBACK_ENV] = "1"
         os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")  # no usage report from a private node
+        # Ray's token auth with a token of this server's own, held in the environment its processes
+        # inherit: nothing written to ~/.ray/auth_token, and no other Ray on this machine shares it.
+        os.environ["RAY_AUTH_MODE"] = "token"
+        os.environ["RAY_AUTH_TOKEN"] = secrets.token_hex(32)
+        os.environ.pop("RAY_AUTH_TOKEN_PATH", None)
+    else:
+        if is_loopback(address.removeprefix("ray://").rsplit(":", 1)[0]):
+            os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"  # else Ray dials this node's LAN address
+        has_token = (os.environ.get("RAY_AUTH_TOKEN") or os.environ.get("RAY_AUTH_TOKEN_PATH")
+                     or (Path.home() / ".ray" / "auth_token").is_file())
+        if "RAY_AUTH_MODE" not in os.environ and has_token:
+            os.environ["RAY_AUTH_MODE"] = "token"  # a cluster made by `ray start` (Ray >= 2.5x) requires it
     # On a busy machine a replica's queue-length probe misses Serve's 0.1 s deadline and logs a warning
     # per request; a second is still quick next to a replica that is gone.
     os.environ.setdefault("RAY_SERVE_QUEUE_LENGTH_RESPONSE_DEADLINE_S", "1.0")
@@ -314,7 +327,7 @@ def _connect(address: str | None, scaling: Scaling, model_bytes: int) -> Cluster
             shutil.rmtree(temp, ignore_errors=True)
             raise EngineError(f"could not start a local Ray node ({type(exc).__name__}: {exc})") from None
         return Cluster(None, temp)
-    _ray_environment(local=False)
+    _ray_environment(local=False, address=address)
     import ray
 
     import app

@@ -11,6 +11,7 @@ such numbers are labelled emulated.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import shlex
@@ -60,6 +61,9 @@ def find_bundle(package: str | Path) -> Path:
 def _connect(remote: Remote, key: str | Path | None, known_hosts: str | Path | None, timeout: float):
     import paramiko
 
+    # paramiko's transport thread logs failures with tracebacks; ours is the one line that matters.
+    logging.getLogger("paramiko").addHandler(logging.NullHandler())
+
     client = paramiko.SSHClient()
     try:
         if known_hosts:
@@ -81,6 +85,9 @@ def _connect(remote: Remote, key: str | Path | None, known_hosts: str | Path | N
         raise RemoteBenchError(f"{remote}: the board refused the key (key-based login only: add your public key to "
                                f"{remote.user}'s ~/.ssh/authorized_keys on the board, or pass --identity)") from None
     except paramiko.SSHException as exc:
+        if "banner" in str(exc):
+            raise RemoteBenchError(f"{where} accepted the connection but did not answer as an SSH server "
+                                   f"within {timeout:.0f} s") from None
         if "known_hosts" in str(exc):
             raise RemoteBenchError(f"{where} is not in known_hosts: check its fingerprint, then add it "
                                    f"(ssh -p {remote.port} {remote.user}@{remote.host} once, or ssh-keyscan)") from None

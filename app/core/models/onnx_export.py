@@ -72,7 +72,10 @@ def make_exportable(net) -> dict[str, int]:
     equivalent cells. Returns {rewrite: count}."""
     table = _exportable_cells()
     counts: dict[str, int] = {}
+    from mindspore import nn
+
     for _, cell in list(net.cells_and_names()):
+        replaced = False
         for attr, child in list(vars(cell).items()) + list(cell._cells.items()):
             kind = next((k for k in table if type(child) is k), None)
             if kind is None:
@@ -83,7 +86,8 @@ def make_exportable(net) -> dict[str, int]:
             else:
                 setattr(cell, attr, build(child))
             counts[name] = counts.get(name, 0) + 1
-        if hasattr(cell, "cell_list"):  # SequentialCell iterates a copy of its cells
+            replaced = True
+        if replaced and isinstance(cell, nn.SequentialCell):  # it iterates a copy of its cells
             cell.cell_list = list(cell._cells.values())
     return counts
 

@@ -96,7 +96,9 @@ def train_in_child(params: dict, state: JobState) -> dict:
     spec = data.preprocess
     net = arch.build(spec.channels, len(data.class_names), spec.height)
     loss_fn = nn.SoftmaxCrossEntropyWithLogits(sparse=True, reduction="mean")
-    batch = max(1, min(params["batch_size"], len(x_train)))
+    # A tiny capture dataset still gets ≥ 8 steps an epoch (smaller batches), so BatchNorm's running
+    # statistics and the weights see enough updates within the first epochs.
+    batch = max(1, min(params["batch_size"], max(4, len(x_train) // 8), len(x_train)))
     steps = len(x_train) // batch  # the partial last batch is dropped: one shape, one compiled graph
     # Cosine decay: a high rate early for speed, a low one at the end so the last epoch is stable.
     schedule = nn.cosine_decay_lr(min_lr=params["learning_rate"] / 30, max_lr=params["learning_rate"],

@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 
 from app.core.files import FolderInUse
 from app.core.measure.compare import compare_in_child
-from app.core.measure.report import write_all
+from app.core.measure.report import check_report_paths, report_paths, write_all
 from app.core.models import device_parity
 from app.gui.dialogs import show_error
 from app.gui.job_controls import JobControls
@@ -218,17 +218,20 @@ class ProfilePage(QWidget):
             self.ops.getAxis("left").setTicks([[(i, op_type) for i, (op_type, _) in enumerate(items)]])
 
     def export(self, path: str | None = None) -> list[Path]:
-        """Write the self-contained HTML report. From the button: a save dialog (which asks before
-        replacing a file) in the user's documents, then the report opens. Given a path: an existing
-        file is not replaced."""
+        """Write the self-contained HTML report, with its .json and .csv beside it. From the button: a save
+        dialog (which asks before replacing the HTML) in the user's documents, then the report opens.
+        Given a path: no existing file is replaced; the .json/.csv beside it never are."""
         chosen = path is None
         if chosen:
             start = Path(platformdirs.user_documents_dir()) / "edge-studio-compare.html"
             path = QFileDialog.getSaveFileName(self, "Export report", str(start), "HTML (*.html)")[0]
             if not path:
                 return []
+        html, csv, js = report_paths(path)
         try:
-            written = write_all(self.result, html_path=path, beside=False, force=chosen)
+            check_report_paths(csv, js)  # only the HTML was confirmed in the dialog
+            check_report_paths(html, force=chosen)
+            written = write_all(self.result, html_path=html, csv_path=csv, json_path=js, beside=False, force=True)
         except (OSError, FolderInUse) as exc:
             show_error(self, "Could not write the report", str(exc))
             return []
