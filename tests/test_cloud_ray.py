@@ -6,8 +6,11 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
+import socket
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
@@ -21,6 +24,7 @@ from app.core.cloud.server import start_server_process
 from app.core.measure.scale import autoscale_ramp, load, scale_curve
 from app.core.models.evaluate import validation_inputs
 from app.core.preprocess import PreprocessSpec
+from jobs import process
 from jobs.process import child_env, entry_command
 
 DIGITS = Path(__file__).resolve().parents[1] / "sample_models" / "digits"
@@ -166,7 +170,7 @@ def _load_with_a_kill(server, samples, expected, requests: int, tmp_path: Path) 
 
 
 def test_load_8_clients_survives_a_killed_replica(ray_server, samples, expected, tmp_path):
-    report = _load_with_a_kill(ray_server, samples, expected, 400, tmp_path)
+    report = _load_with_a_kill(ray_server, samples, expected, 200, tmp_path)
     deadline = time.monotonic() + 120  # Serve starts a replacement for the dead replica
     while time.monotonic() < deadline and _health(ray_server)["ray"]["replicas_running"] != 2:
         time.sleep(1)
@@ -198,6 +202,54 @@ def test_autoscale_follows_a_load_ramp_long(cloud_dir, samples, tmp_path):
     assert max(high) >= 2  # scaled up under 8 clients
     assert ramp["timeline"][-1]["replicas_running"] == 1  # and back down once the load fell
     assert all(step["errors"] == 0 for step in ramp["steps"])
+
+
+def _start_head(temp: Path, port: int) -> subprocess.Popen:
+    """`ray start --head` on loopback, as a user would start their cluster's head node."""
+    env = child_env({"RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0", "RAY_USAGE_STATS_ENABLED": "0"})
+    ray_cli = Path(entry_command()[0]).with_name("ray")
+    return process.start([str(ray_cli), "start", "--head", "--block", "--node-ip-address", "127.0.0.1",
+                          "--port", str(port), "--temp-dir", str(temp), "--include-dashboard", "false",
+                          "--num-cpus", "2"], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL, env=env)
+
+
+def _end_tree(root: subprocess.Popen) -> None:
+    tree = _tree(root.pid)
+    for proc in tree:
+        try:
+            proc.kill()
+        except psutil.NoSuchProcess:
+            pass
+    psutil.wait_procs(tree, timeout=20)
+    root.wait(timeout=20)
+
+
+@pytest.mark.long
+def test_join_an_existing_cluster_long(cloud_dir, samples, expected):
+    temp = Path(tempfile.mkdtemp(prefix="esh-", dir="/tmp"))  # short: Ray's socket paths must fit 107 bytes
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    head = _start_head(temp, port)
+    try:
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline and not any("raylet" in p.name() for p in _tree(head.pid)):
+            time.sleep(1)
+        time.sleep(5)
+        with start_server_process(cloud_dir, engine="ray",
+                                  engine_args=("--replicas", "1", "--address", f"127.0.0.1:{port}")) as server:
+            health = _health(server)
+            assert health["ray"]["where"] == f"Ray cluster at 127.0.0.1:{port} (joined)"
+            report = load(server.url, server.token, samples, 64, 4, expected=expected)
+            assert report["errors"] == 0 and report["mismatches"] == 0
+            replica_pids = [r["pid"] for r in _health(server)["ray"]["replicas"].values()]
+        # the driver deleted its application: its replica is gone, the cluster is still up
+        gone, alive = psutil.wait_procs([psutil.Process(p) for p in replica_pids if psutil.pid_exists(p)], timeout=30)
+        assert not alive and head.poll() is None
+    finally:
+        _end_tree(head)
+        shutil.rmtree(temp, ignore_errors=True)
 
 
 def test_stop_ends_every_ray_process(ray_server):

@@ -80,7 +80,7 @@ def test_profile_page_compares_and_exports(qtbot, runner, tmp_path):
     from app.gui.state import AppState
 
     state = AppState()
-    deploy(Path("sample_models/digits/model.onnx"), tmp_path / "pkg", tiers=("edge", "device"))
+    deploy(Path("sample_models/digits/model.onnx"), tmp_path / "pkg", tiers=("edge", "device"), arm64=False)
     page = ProfilePage(state, runner)
     qtbot.addWidget(page)
     state.set_package(tmp_path / "pkg")

@@ -104,6 +104,10 @@ def test_convert_then_deploy_pages(qtbot, workspace, state, runner, tmp_path):
     int8_row = names.index("device-int8")
     assert float(convert.table.item(int8_row, 4).text()) <= 0.30
     assert convert.table.item(int8_row, 5).text().endswith("%")
+    from app.gui.pages.convert_page import ARM64_COLUMN  # deploy's ARM64 parity (emulated), or why not
+    from converters.lite.arm64.paths import unavailable_reason
+
+    assert convert.table.item(int8_row, ARM64_COLUMN).text() == ("n/a" if unavailable_reason() else "✓")
     assert deploy.write_button.isEnabled()
     from app.gui.pages.live_page import LivePage
     from app.gui.settings import Settings

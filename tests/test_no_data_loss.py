@@ -73,14 +73,14 @@ def test_cli_deploy_into_a_folder_in_use_refuses_at_once(tmp_path):
 
 def test_deploy_with_force_writes_beside_the_users_files(tmp_path):
     target = _prefilled(tmp_path / "pkg")
-    summary = deploy(DIGITS_ONNX, target, data="digits", tiers=("edge",), force=True)
+    summary = deploy(DIGITS_ONNX, target, data="digits", tiers=("edge",), force=True, arm64=False)
     assert "edge-fp32" in summary["targets"]
     assert (target / "edge" / "model.ms").is_file() and (target / "notes.txt").read_text() == NOTES
     (target / "edge" / "model.ms").write_bytes(b"")  # now pretend the user made edge/ theirs…
     manifest = json.loads((target / MANIFEST).read_text())
     (target / MANIFEST).write_text(json.dumps({"files": [f for f in manifest["files"] if f != "edge/model.ms"]}))
     with pytest.raises(FolderInUse, match="edge/model.ms is there and was not written by Edge Studio"):
-        deploy(DIGITS_ONNX, target, data="digits", tiers=("edge",), force=True)
+        deploy(DIGITS_ONNX, target, data="digits", tiers=("edge",), force=True, arm64=False)
     assert (target / "edge" / "model.ms").read_bytes() == b""
 
 

@@ -61,7 +61,7 @@ def test_deploy_all_tiers(trained, tmp_path):
 
 def test_eval_cli_agrees_with_deploy(trained, tmp_path):
     out, _, _ = trained
-    summary = deploy(out / "model.onnx", tmp_path / "pkg", tiers=("edge",))
+    summary = deploy(out / "model.onnx", tmp_path / "pkg", tiers=("edge",), arm64=False)
     done = subprocess.run([sys.executable, "-m", "app", "eval", str(tmp_path / "pkg" / "edge" / "model.ms"),
                            "--data", "digits", "--json"], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
@@ -104,7 +104,7 @@ def test_folder_dataset_trains_and_deploys(tmp_path):
                                 folder_options={"size": 32, "color": "RGB"}), out)
     assert metrics["classes"] == 3 and metrics["val_top1"] >= 0.6  # chance is 0.33
     assert any("broken.png" in f for f in metrics["skipped_files"])
-    summary = deploy(out / "model.onnx", tmp_path / "pkg", tiers=("edge", "device"))
+    summary = deploy(out / "model.onnx", tmp_path / "pkg", tiers=("edge", "device"), arm64=False)
     assert summary["targets"]["edge-fp32"]["top1"] == summary["targets"]["reference"]["top1"]
 
 

@@ -161,6 +161,7 @@ def cmd_deploy(args) -> int:
 
     kwargs = dict(data=args.data, calibration=args.calib, calibration_samples=args.calib_samples,
                   calibration_method=args.calib_method, tiers=tuple(args.tiers.split(",")), force=args.force,
+                  arm64=not args.no_arm64,
                   accept_mismatch=args.accept_mismatch)
     if args.json:
         summary = deploy(args.model, args.out, **kwargs)
@@ -268,7 +269,7 @@ def add_cli(sub) -> None:
                                   for a in ARCHITECTURES.values()))
     p.add_argument("--epochs", type=int, default=10)
     p.add_argument("--batch-size", type=int, default=32)
-    p.add_argument("--lr", type=float, default=3e-3)
+    p.add_argument("--lr", type=float, help="peak learning rate (default: the architecture's)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--time-budget", type=float, default=50.0, help="stop after the epoch that passes it (s)")
     p.add_argument("--patience", type=int, default=5,
@@ -293,6 +294,8 @@ def add_cli(sub) -> None:
     p.add_argument("--accept-mismatch", action="store_true",
                    help="ship a Lite file that answers differently from the ONNX model (WRONG), with the "
                         "warning in its run card; by default its tier fails")
+    p.add_argument("--no-arm64", action="store_true",
+                   help="skip the ARM64 parity check under emulation and the board bundle (saves ~30 s)")
     p.set_defaults(func=cmd_deploy)
 
     p = sub.add_parser("eval", help="top-1 of any artifact (.onnx, .ms, .mindir) on a dataset")

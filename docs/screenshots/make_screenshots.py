@@ -27,7 +27,6 @@ def wait_until(app, condition, timeout: float = 300.0) -> None:
 
 def main() -> int:
     app = QApplication.instance() or QApplication(sys.argv)
-    from app.gui.booth import BoothWindow
     from app.gui.main import MainWindow
     from app.gui.settings import Settings
 
@@ -68,13 +67,9 @@ def main() -> int:
     deploy.write()
     window.grab().save(str(HERE / "deploy.png"))
 
-    booth = BoothWindow(window.state, settings)
-    booth.resize(1360, 860)
-    booth.show()
-    wait_until(app, lambda: booth.views[0].frames_shown > 60 and booth.views[1].frames_shown > 5)
-    wait_until(app, lambda: booth.cloud is None or "ms" in booth.bar_texts["cloud"].text(), timeout=120)
-    booth.grab().save(str(HERE / "booth.png"))
-    booth.close()
+    from make_booth import shoot_booth  # booth.png and one booth-<scene>.png per scene, 1600×1000
+
+    shoot_booth(app, HERE)
     window.close()
     print("screenshots in", HERE)
     return 0

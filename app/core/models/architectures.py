@@ -27,6 +27,7 @@ class Architecture:
     min_size: int  # smaller inputs collapse the feature map to nothing
     notes: str
     source: str = "edge-studio"
+    learning_rate: float = 3e-3  # Adam's peak rate (cosine decay)
 
 
 def _small_cnn(channels: int, classes: int, size: int):
@@ -78,9 +79,6 @@ ARCHITECTURES: dict[str, Architecture] = {a.name: a for a in [
     Architecture("shufflenet_v2", "ShuffleNetV2 0.5× (mindcv)", _mindcv("shufflenet_v2_x0_5"),
                  input_size=64, digits_size=32, min_size=32, source="mindcv",
                  notes="0.35 M parameters; channel shuffle and split; depthwise convs are slow on CPU"),
-    Architecture("squeezenet", "SqueezeNet 1.1 (mindcv)", _mindcv("squeezenet1_1"),
-                 input_size=64, digits_size=32, min_size=32, source="mindcv",
-                 notes="0.7 M parameters; no depthwise convs: the fastest zoo backbone here"),
     Architecture("resnet18", "ResNet-18 (mindcv)", _mindcv("resnet18"),
                  input_size=64, digits_size=32, min_size=32, source="mindcv",
                  notes="11 M parameters: minutes per epoch on a 2-core CPU, for comparison"),
@@ -108,8 +106,11 @@ def describe_in_child(params: dict, state) -> dict:
     prepare_environment()
     import mindspore as ms
 
+    from app.core.models.onnx_export import numpy2_safe_init
+
     configure_threads()
     ms.set_context(mode=ms.PYNATIVE_MODE)  # one forward: no graph to compile
+    numpy2_safe_init()  # else the first reduction of the process fails once under NumPy 2
     channels, classes = params.get("channels", 3), params.get("classes", 3)
     found = {}
     for name in params.get("archs") or list(ARCHITECTURES):

@@ -31,7 +31,7 @@ class TrainConfig:
     arch: str = DEFAULT_ARCH  # a name in architectures.ARCHITECTURES
     epochs: int = 10
     batch_size: int = 32
-    learning_rate: float = 3e-3
+    learning_rate: float | None = None  # None: the architecture's own (Architecture.learning_rate)
     val_fraction: float = 0.2
     seed: int = 0
     # True: the dataset's preset (small shifts for digits; flip/crop/colour jitter for folders);
@@ -47,7 +47,7 @@ class TrainConfig:
         get_architecture(self.arch)
         if isinstance(self.augment, str) and self.augment not in PRESETS:
             raise ValueError(f"unknown augmentation {self.augment!r}; choose one of {', '.join(PRESETS)}")
-        if self.epochs < 1 or self.batch_size < 1 or self.learning_rate <= 0:
+        if self.epochs < 1 or self.batch_size < 1 or (self.learning_rate is not None and self.learning_rate <= 0):
             raise ValueError("epochs and batch size must be at least 1 and the learning rate positive")
         if not 0 < self.val_fraction < 1:
             raise ValueError("the held-out fraction must be between 0 and 1")

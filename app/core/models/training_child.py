@@ -101,7 +101,8 @@ def train_in_child(params: dict, state: JobState) -> dict:
     batch = max(1, min(params["batch_size"], max(4, len(x_train) // 8), len(x_train)))
     steps = len(x_train) // batch  # the partial last batch is dropped: one shape, one compiled graph
     # Cosine decay: a high rate early for speed, a low one at the end so the last epoch is stable.
-    schedule = nn.cosine_decay_lr(min_lr=params["learning_rate"] / 30, max_lr=params["learning_rate"],
+    rate = params.get("learning_rate") or arch.learning_rate
+    schedule = nn.cosine_decay_lr(min_lr=rate / 30, max_lr=rate,
                                   total_step=steps * params["epochs"], step_per_epoch=steps,
                                   decay_epoch=params["epochs"])
     optimizer = nn.Adam(net.trainable_params(), learning_rate=schedule)
@@ -112,6 +113,9 @@ def train_in_child(params: dict, state: JobState) -> dict:
 
     rng = np.random.default_rng(params["seed"])
     train_started = time.perf_counter()
+    # CPU seconds of the whole process (all threads): on a shared machine the wall clock says how busy
+    # the neighbours were; the CPU time bounds what the run takes on a quiet one.
+    cpu_started = time.process_time()
     history = []
     stop_reason = "epochs"
     for epoch in range(1, params["epochs"] + 1):
@@ -131,7 +135,8 @@ def train_in_child(params: dict, state: JobState) -> dict:
         logits = _predict(net, x_val)
         acc = float((logits.argmax(1) == y_val).mean()) if len(y_val) else 0.0
         history.append({"epoch": epoch, "loss": float(np.mean(losses)), "val_accuracy": acc,
-                        "seconds": time.perf_counter() - train_started, "step_ms": round(step_ms, 2)})
+                        "seconds": time.perf_counter() - train_started, "step_ms": round(step_ms, 2),
+                        "cpu_seconds": round(time.process_time() - cpu_started, 2)})
         state.emit({"type": "epoch", "epochs": params["epochs"], **history[-1]})
         if time.perf_counter() - train_started > params["time_budget_s"]:
             stop_reason = "time budget"
@@ -140,6 +145,7 @@ def train_in_child(params: dict, state: JobState) -> dict:
             stop_reason = f"no gain in {stopper.waited} epochs (best {stopper.best:.4f} at epoch {stopper.best_epoch})"
             break
     train_seconds = time.perf_counter() - train_started
+    train_cpu_seconds = time.process_time() - cpu_started
 
     val_pred = _predict(net, x_val).argmax(1) if len(y_val) else np.zeros(0, np.int64)
     train_top1 = float((_predict(net, x_train).argmax(1) == y_train).mean())
@@ -161,11 +167,12 @@ def train_in_child(params: dict, state: JobState) -> dict:
                "input_size": spec.height, "classes": len(data.class_names), "class_names": data.class_names,
                "class_counts": counts, "train_samples": len(train_idx), "val_samples": len(val_idx),
                "epochs": len(history), "stopped": stop_reason, "val_top1": history[-1]["val_accuracy"],
-               "train_top1": train_top1, "onnx_val_top1": onnx_top1,
+               "train_top1": train_top1, "onnx_val_top1": onnx_top1, "learning_rate": rate,
                "onnx_export": {"max_abs_diff": report.max_abs_diff, "rewrites": report.rewrites},
                "confusion": matrix, "per_class": per_class(matrix, data.class_names), "warnings": warnings,
                "augmentation": {k: v for k, v in vars(augmentation).items() if v},
-               "train_seconds": round(train_seconds, 2), "step_ms": round(float(np.median(per_step)), 2),
+               "train_seconds": round(train_seconds, 2),
+               "train_cpu_seconds": round(train_cpu_seconds, 2), "step_ms": round(float(np.median(per_step)), 2),
                "samples_per_s": round(batch * 1000 / float(np.median(per_step)), 1), "batch_size": batch,
                "threads": threads, "total_seconds": round(time.perf_counter() - started, 2),
                "parameters": int(sum(p.size for p in net.trainable_params())), "seed": params["seed"],

@@ -11,6 +11,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer, QUrl
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
+    QComboBox,
     QFileDialog,
     QGridLayout,
     QHBoxLayout,
@@ -51,8 +52,23 @@ def _remote_job(state: JobState, remote: str, package: Path):
     return remote_bench(remote, package, state=state)
 
 
-def _compare_job(state: JobState, package: Path, wan_delay_ms: float):
-    return compare_in_child(package, wan_delay_ms=wan_delay_ms, state=state)
+def _compare_job(state: JobState, package: Path, wan_delay_ms: float, cloud_scale: tuple[int, ...] = ()):
+    return compare_in_child(package, wan_delay_ms=wan_delay_ms, cloud_scale=cloud_scale, state=state)
+
+
+# The cloud tier on Ray Serve as well: replica counts, each timed at 1, 2, 4 and 8 concurrent clients.
+RAY_CHOICES = {"Cloud: one process": (), "+ Ray Serve, 1 and 2 replicas": (1, 2),
+               "+ Ray Serve, 1, 2 and 4 replicas": (1, 2, 4)}
+
+
+def scale_html(scale: dict) -> str:
+    """The Ray Serve rows: where it ran, throughput and p50/p99 per replicas × clients, who answered."""
+    rows = "".join(f"<tr><td>{r['replicas']}</td><td>{r['concurrency']}</td><td>{r['throughput_per_s']:.1f}</td>"
+                   f"<td>{r['p50_ms']:.2f}</td><td>{r['p99_ms']:.2f}</td><td>{r['errors']}</td>"
+                   f"<td>{' / '.join(str(n) for n in r['per_replica'].values())}</td></tr>" for r in scale["rows"])
+    return (f"<p><b>cloud on Ray Serve</b> — {scale['where']}</p><table border='1' cellspacing='0' cellpadding='2'>"
+            "<tr><th>replicas</th><th>clients</th><th>req/s</th><th>p50 ms</th><th>p99 ms</th><th>errors</th>"
+            f"<th>requests per replica</th></tr>{rows}</table>")
 
 
 class ProfilePage(QWidget):
@@ -66,6 +82,11 @@ class ProfilePage(QWidget):
         self.wan = QSpinBox()
         self.wan.setRange(0, 1000)
         self.wan.setSuffix(" ms emulated WAN")
+        self.ray = QComboBox()
+        self.ray.setObjectName("cloudEngine")
+        self.ray.addItems(list(RAY_CHOICES))
+        self.ray.setToolTip("Also serve the cloud tier on Ray Serve (a private Ray on 127.0.0.1) and time "
+                            "throughput and p50/p99 against replicas and 1, 2, 4, 8 concurrent clients")
         self.controls = JobControls(runner, "Compare tiers", error_title="Compare failed", object_name="compareTiers")
         self.run_button, self.cancel_button = self.controls.start_button, self.controls.cancel_button
         self.run_button.setEnabled(False)
@@ -75,7 +96,7 @@ class ProfilePage(QWidget):
         self.board_button.setToolTip("Copy the package's ARM64 bundle (device/arm64/) to a 64-bit ARM board over "
                                      "SSH (key login, known host), run it and add its latencies as device rows")
         self.board_button.setEnabled(False)
-        for widget in (self.package, self.wan, self.export_button, self.board_button):
+        for widget in (self.package, self.wan, self.ray, self.export_button, self.board_button):
             controls.addWidget(widget)
         controls.addStretch(1)
         layout.addLayout(controls)
@@ -119,7 +140,7 @@ class ProfilePage(QWidget):
 
     def run_compare(self) -> None:
         self.controls.run(_compare_job, package=self.state.package_dir, wan_delay_ms=float(self.wan.value()),
-                          on_done=self.show_result)
+                          cloud_scale=RAY_CHOICES[self.ray.currentText()], on_done=self.show_result)
 
     def show_result(self, result: dict) -> None:
         self.state.mark_done("Profile")
@@ -145,6 +166,8 @@ class ProfilePage(QWidget):
                 self.table.setItem(r, c, item)
         self.table.resizeColumnsToContents()
         notes = "".join(f"<p><i>{n}</i></p>" for n in result.get("notes", []))
+        if result.get("cloud_scale"):
+            notes = scale_html(result["cloud_scale"]) + notes
         self.picks.setHtml("".join(f"<p><b>{tier}:</b> {p['why']}</p>" for tier, p in result["picks"].items()) + notes)
         self.export_button.setEnabled(True)
         # One chart per event-loop turn (each draws and paints in ~20-30 ms): no long GUI-thread stretch.
