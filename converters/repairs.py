@@ -409,7 +409,8 @@ def _empty_slice_needs(graph, node, ctx) -> bool:
 
 def _empty_slice_rewrite(graph, node, ctx) -> None:
     node.op = "Identity"
-    node.inputs[:] = node.inputs[:1]
+    while len(node.inputs) > 1:
+        node.inputs.pop()
 
 
 # -- sequences ----------------------------------------------------------------------------------------

@@ -214,7 +214,6 @@ def verify(source: str | Path, artifact: str | Path, *, precision: str = "fp32",
                                     inputs=described, tolerance=tolerance, outputs=[],
                                     seconds=time.perf_counter() - started,
                                     note=f"{reference.runtime} could not run {source.name}: {exc}")
-            lite_side.exception()  # wait here, inside the pool, for the child's answer
     finally:
         if lite is None:
             runner.close()

@@ -12,7 +12,9 @@ import json
 import sys
 from pathlib import Path
 
-from app.core.self_test import BUILD_INFO  # in the bundle's root: flavour and versions, read by --self-test
+from app.core.self_test import (
+    BUILD_INFO,  # in the bundle's root: flavour and versions, read by --self-test
+)
 from converters.lite import paths
 
 ROOT = Path(__file__).resolve().parents[1]

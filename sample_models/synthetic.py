@@ -42,7 +42,7 @@ def _model(nodes, inputs, outputs, inits, name: str):
     return model
 
 
-def _const(name: str, value) -> "object":
+def _const(name: str, value):
     from onnx import numpy_helper
 
     return numpy_helper.from_array(np.asarray(value, np.float32), name)

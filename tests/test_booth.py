@@ -5,7 +5,6 @@ clip (3 s here) played back, and nothing left running after leaving."""
 from __future__ import annotations
 
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -18,9 +17,13 @@ pytestmark = pytest.mark.timeout(600)  # a cold sample cache converts for a minu
 
 @pytest.fixture(scope="module")
 def warm_samples(tmp_path_factory):
-    """The booth's samples built into the cache once (a later start needs no conversion)."""
+    """The app as F11 finds it: the booth's samples built into the cache (a later start needs no
+    conversion) and Lite's libraries loaded (the app loads them while its first page is built)."""
     from app.core.live.booth_facts import load_facts
     from app.core.live.samples import prepare_in_child
+    from app.gui.live_view import load_lite_runtime
+
+    load_lite_runtime()
 
     paths = prepare_in_child(["digits", "digits-int8", "face", "face-int8"], tmp_path_factory.mktemp("samples"))
     load_facts(Path(paths[0]), Path(paths[1]))  # the shrink and accuracy numbers, measured once too
@@ -151,20 +154,39 @@ def test_clip_names_are_new(tmp_path):
     assert first != second and first.exists() and second.exists()
 
 
-def test_cloud_joins_and_leaving_stops_everything(qtbot, tmp_path, warm_samples):
+def test_missing_camera_falls_back_to_the_synthetic_face(qtbot, tmp_path, warm_samples, no_cloud):
+    window = _booth(qtbot, tmp_path, camera="/dev/video99", scene_s=600)
+    try:
+        window._show_scene(1)  # the face scene runs on the camera when there is one
+        qtbot.waitUntil(lambda: window.pipeline is not None and window.views[0].frames_shown >= 3, timeout=30_000)
+        window._update_texts()
+        assert "built-in synthetic scene" in window.caption.text() and not window.status.isVisible()
+        assert any(e.kind == "fallback" for e in window.pipeline.source.events)
+    finally:
+        window.close()
+
+
+def test_cloud_joins_heals_and_leaving_stops_everything(qtbot, tmp_path, warm_samples):
     import psutil
 
+    from app.gui.booth_captions import friendly
     from converters.targets import mindspore_available
 
     if not mindspore_available():
         pytest.skip("the cloud tier needs MindSpore (a lean build)")
     before = {p.pid for p in psutil.Process().children(recursive=True)}
-    window = _booth(qtbot, tmp_path, scene_s=600)
+    window = _booth(qtbot, tmp_path, scene_s=600, tick_ms=200, cloud_retry_s=0.5, clear_s=1.0)
     qtbot.waitUntil(lambda: window.first_frame_s is not None, timeout=30_000)
     qtbot.waitUntil(lambda: window.cloud is not None and window.pipeline is not None
                     and len(window.pipeline.models) == 3, timeout=120_000)  # the cloud server joined
     window._show_scene(2)
     qtbot.waitUntil(lambda: window.race.bar_text("cloud").endswith(" ms"), timeout=30_000)
+    first = window.cloud.process
+    first.kill()  # the server dies mid-session: edge and device carry on, the server comes back
+    qtbot.waitUntil(lambda: window.status.isVisible() and window.status.text() == friendly("cloud"), timeout=10_000)
+    qtbot.waitUntil(lambda: window.cloud is not None and window.cloud.process is not first
+                    and window.pipeline is not None and len(window.pipeline.models) == 3, timeout=120_000)
+    qtbot.waitUntil(lambda: not window.status.isVisible(), timeout=10_000)
     server = window.cloud.process.pid
     QTest.keySequence(window, QKeySequence("Ctrl+Shift+Q"))
     qtbot.waitUntil(lambda: not window.isVisible(), timeout=30_000)

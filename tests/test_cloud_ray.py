@@ -245,11 +245,52 @@ def test_join_an_existing_cluster_long(cloud_dir, samples, expected):
             assert report["errors"] == 0 and report["mismatches"] == 0
             replica_pids = [r["pid"] for r in _health(server)["ray"]["replicas"].values()]
         # the driver deleted its application: its replica is gone, the cluster is still up
-        gone, alive = psutil.wait_procs([psutil.Process(p) for p in replica_pids if psutil.pid_exists(p)], timeout=30)
+        _, alive = psutil.wait_procs([psutil.Process(p) for p in replica_pids if psutil.pid_exists(p)], timeout=30)
         assert not alive and head.poll() is None
     finally:
         _end_tree(head)
         shutil.rmtree(temp, ignore_errors=True)
+
+
+@pytest.mark.long
+def test_compare_and_profile_page_show_ray_serve_long(cloud_dir, tmp_path, qtbot):
+    out_json, report = tmp_path / "compare.json", tmp_path / "compare.html"
+    done = subprocess.run(entry_command() + ["compare", str(cloud_dir.parent), "--tiers", "cloud", "--cloud-ray", "1,2",
+                                             "--out-json", str(out_json), "--report", str(report)],
+                          capture_output=True, text=True, timeout=1500, env=child_env(), stdin=subprocess.DEVNULL)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "cloud on Ray Serve" in done.stdout
+    result = json.loads(out_json.read_text())
+    scale = result["cloud_scale"]
+    assert "local single-node Ray on 127.0.0.1" in scale["where"]
+    assert {(r["replicas"], r["concurrency"]) for r in scale["rows"]} == {(n, c) for n in (1, 2) for c in (1, 2, 4, 8)}
+    assert all(r["errors"] == 0 and sum(r["per_replica"].values()) == r["answered"] for r in scale["rows"])
+    assert "Cloud on Ray Serve" in report.read_text()
+
+    from app.gui.pages.profile_page import ProfilePage
+    from app.gui.state import AppState
+    from app.gui.workers import JobRunner
+
+    runner = JobRunner()
+    page = ProfilePage(AppState(), runner)
+    qtbot.addWidget(page)
+    page.show_result(result)
+    shown = page.picks.toPlainText()
+    assert "cloud on Ray Serve" in shown and scale["where"] in shown
+    runner.stop_all()
+
+
+@pytest.mark.long
+def test_onnx_variant_replicas_run_onnxruntime_long(samples):
+    from app.core.runtimes import OnnxRuntime
+
+    reference = OnnxRuntime(DIGITS / "model.onnx", threads=1)
+    with start_server_process(DIGITS, engine="ray", engine_args=("--replicas", "2", "--runtime", "onnxruntime")) as server:
+        health = _health(server)
+        assert health["runtime"] == "onnxruntime" and health["model"] == "digits/model.onnx"
+        report = load(server.url, server.token, samples, 64, 4,
+                      expected=[reference.predict(samples[i:i + 1])[0] for i in range(len(samples))])
+    assert report["errors"] == 0 and report["mismatches"] == 0 and len(report["per_replica"]) == 2
 
 
 def test_stop_ends_every_ray_process(ray_server):
@@ -258,7 +299,7 @@ def test_stop_ends_every_ray_process(ray_server):
                  if arg.startswith("--log_dir=")}
     assert len(tree) >= 6 and len(temp_dirs) == 1  # the driver, GCS, raylet, agents, controller, replicas
     ray_server.stop()
-    gone, alive = psutil.wait_procs(tree, timeout=30)
+    _, alive = psutil.wait_procs(tree, timeout=30)
     assert not [p for p in alive if p.status() != psutil.STATUS_ZOMBIE], [p.cmdline()[:2] for p in alive]
     assert not Path(temp_dirs.pop()).exists()  # Ray's session files went with it
 

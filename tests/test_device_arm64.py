@@ -11,10 +11,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import loopback_sshd
 import numpy as np
 import pytest
 
-import loopback_sshd
 from converters.lite.arm64.paths import unavailable_reason
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -72,7 +72,12 @@ def test_face_parity_fp32_int8_boxes(tmp_path):
     """BlazeFace INT8 is not bit-identical between ARM and x86: stated tolerance (cosine ≥ 0.99 per
     output, ≥ 90 % of boxes matched at IoU ≥ 0.5), and both agree with FP32 on the boxes."""
     from app.core.live.samples import BUILDERS
-    from app.core.models.device_parity import TOLERANCE, face_decoder, face_inputs, parity
+    from app.core.models.device_parity import (
+        TOLERANCE,
+        face_decoder,
+        face_inputs,
+        parity,
+    )
 
     fp32, int8 = BUILDERS["face"](tmp_path), BUILDERS["face-int8"](tmp_path)
     result = parity({"face-fp32": (fp32, "fp32"), "face-int8": (int8, "int8")}, face_inputs(8), task="detection",
@@ -225,7 +230,11 @@ def test_remote_wrong_key_unknown_host_unreachable(sshd, int8_bundle, tmp_path):
 
 
 def test_remote_bad_target_text(int8_bundle, tmp_path):
-    from app.core.measure.remote_bench import RemoteBenchError, find_bundle, parse_remote
+    from app.core.measure.remote_bench import (
+        RemoteBenchError,
+        find_bundle,
+        parse_remote,
+    )
 
     with pytest.raises(RemoteBenchError, match="USER@HOST"):
         parse_remote("no-user-here")

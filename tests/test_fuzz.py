@@ -163,7 +163,7 @@ class _NoLite:
 
     calls = 0
 
-    def __call__(self, path, timeout, cancel):
+    def __call__(self, path, timeout, state, *shapes):  # the same arguments as card._lite_check
         _NoLite.calls += 1
         return None, "Lite not run (reader fuzzing)"
 

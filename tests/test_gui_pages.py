@@ -56,6 +56,18 @@ def test_model_page_trains_with_curves_and_sets_the_model(qtbot, workspace, stat
     assert "Active model" in page.current.text() and state.model_dir.name in page.current.text()
 
 
+def test_model_page_offers_the_architectures_table(qtbot, state, runner):
+    from app.core.models.architectures import ARCHITECTURES, DEFAULT_ARCH
+    from app.gui.pages.model_page import ModelPage
+
+    page = ModelPage(state, runner)
+    qtbot.addWidget(page)
+    assert [page.arch.itemData(i) for i in range(page.arch.count())] == list(ARCHITECTURES)
+    assert page.arch.currentData() == DEFAULT_ARCH
+    mindcv = page.arch.findData("mobilenet_v3_small")
+    assert "mindcv" in page.arch.itemText(mindcv) and page.arch.itemData(mindcv, Qt.ToolTipRole)
+
+
 def test_model_page_cancel(qtbot, workspace, state, runner):
     from app.gui.pages.model_page import ModelPage
 
@@ -104,7 +116,9 @@ def test_convert_then_deploy_pages(qtbot, workspace, state, runner, tmp_path):
     int8_row = names.index("device-int8")
     assert float(convert.table.item(int8_row, 4).text()) <= 0.30
     assert convert.table.item(int8_row, 5).text().endswith("%")
-    from app.gui.pages.convert_page import ARM64_COLUMN  # deploy's ARM64 parity (emulated), or why not
+    from app.gui.pages.convert_page import (
+        ARM64_COLUMN,  # deploy's ARM64 parity (emulated), or why not
+    )
     from converters.lite.arm64.paths import unavailable_reason
 
     assert convert.table.item(int8_row, ARM64_COLUMN).text() == ("n/a" if unavailable_reason() else "✓")

@@ -19,7 +19,6 @@ import pytest
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QKeySequence
 from PySide6.QtTest import QTest
-
 from refcounts import BOUND, NoneSlope
 from test_soak import _leaked_fds, _resources, _settled, _trimmed_rss_mb
 
@@ -92,6 +91,9 @@ class ScriptedUser:
         page.model_b.setCurrentIndex(page.model_b.findData(model_b))
         page.source.setCurrentIndex(page.source.findData(source))
         page.threads.setValue(threads)
+        if page.stop_button.isEnabled():  # Start is disabled while a view runs: Stop first
+            QTest.mouseClick(page.stop_button, LEFT)
+        assert page.start_button.isEnabled(), self.where()
         QTest.mouseClick(page.start_button, LEFT)
         self.wait_live_frames()
         assert [m.name for m in page.pipeline.models] == [model_a] + ([model_b] if model_b else []), self.where()
@@ -99,7 +101,7 @@ class ScriptedUser:
     def stop_and_restart(self) -> None:
         page = self.live
         QTest.mouseClick(page.stop_button, LEFT)
-        assert page.pipeline is None
+        assert page.pipeline is None and page.start_button.isEnabled(), self.where()
         self.qtbot.wait(1000)
         QTest.mouseClick(page.start_button, LEFT)
         self.wait_live_frames()

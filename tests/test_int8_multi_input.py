@@ -4,9 +4,9 @@ from __future__ import annotations
 import numpy as np
 import onnx
 import pytest
+from conftest import ort_run
 from onnx import TensorProto, helper, numpy_helper
 
-from conftest import ort_run
 from converters.lite import LiteError, LiteModel, QuantConfig, convert
 
 

@@ -13,11 +13,20 @@ import pytest
 
 from app.core.live.metrics import box_agreement, compare, keypoint_distance, mask_iou
 from app.core.live.pipeline import LiveModel, LivePipeline
-from app.core.live.postprocess import ModelSpec, declared_kind, model_spec, suggest_kinds
+from app.core.live.postprocess import (
+    ModelSpec,
+    declared_kind,
+    suggest_kinds,
+)
 from app.core.live.results import Detection, Geometry, Result
 from app.core.live.samples import BUILDERS, resolve_model
 from app.core.live.scenes import BoxesTruth, KeypointsTruth, MaskTruth
-from app.core.live.sidecar import InputOptions, ModelDescription, load_description, save_description
+from app.core.live.sidecar import (
+    InputOptions,
+    ModelDescription,
+    load_description,
+    save_description,
+)
 from app.core.live.sources import SyntheticSource
 from app.core.preprocess import PreprocessError, PreprocessSpec
 from sample_models import synthetic
@@ -85,6 +94,8 @@ def test_kind_is_declared_not_guessed(tmp_path):
 ])
 def test_suggestions_from_output_shapes(shapes, first):
     assert suggest_kinds(shapes)[0] == first
+    if first == "yolov5":  # rows last could be MindYOLO's v8 head too: offered second
+        assert suggest_kinds(shapes)[:2] == ["yolov5", "yolov8"]
 
 
 # -- decoders --------------------------------------------------------------------------------
@@ -247,3 +258,10 @@ def test_mediapipe_hand_landmarks_find_the_synthetic_hand(tmp_path):
     truth = stats["models"][0]["vs_truth"]
     # a 240-pixel cartoon hand: MediaPipe puts its joints within ~15-35 px (measured 16.6 px over 40 frames)
     assert truth["frames"] == 8 and truth["mean_px"] < 40 and truth["rate"] > 0.3, truth
+
+
+def test_live_help_lists_the_kinds():
+    done = edge_studio("live", "--help")
+    assert done.returncode == 0
+    for kind in ("classification", "ssd", "yolov5", "yolov8", "segmentation", "keypoints"):
+        assert f"\n  {kind} " in done.stdout, kind

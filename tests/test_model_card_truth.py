@@ -8,9 +8,9 @@ from pathlib import Path
 
 import numpy as np
 import onnx
+import onnx_models
 from onnx import TensorProto, helper, numpy_helper
 
-import onnx_models
 from app.core.models.card import make_card
 from converters.lite import convert
 

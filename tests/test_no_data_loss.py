@@ -10,7 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from app.core.files import MANIFEST, FolderInUse, publish_dir, remove_stale_scratch, scratch_dir
+from app.core.files import (
+    MANIFEST,
+    FolderInUse,
+    publish_dir,
+    remove_stale_scratch,
+    scratch_dir,
+)
 from app.core.live.capture import write_new
 from app.core.measure.report import write_all
 from app.core.models.deploy import deploy

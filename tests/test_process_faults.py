@@ -27,6 +27,7 @@ from onnx import TensorProto, helper
 
 from app.core.cloud.client import CloudError, CloudRuntime
 from app.core.cloud.server import start_server_process
+from app.core.files import MANIFEST
 from app.core.models.card import make_card
 from app.core.models.evaluate import validation_inputs
 from app.core.models.training import ARTIFACTS, TrainConfig, TrainingError, train
@@ -239,8 +240,9 @@ def test_trainer_killed_mid_run(tmp_path, private_tmp):
     steps = []
     metrics = train(TrainConfig(epochs=1), parent / "digits", JobState(on_event=steps.append), timeout=600)
     assert metrics["epochs"] == 1 and metrics["val_top1"] > 0.5 and any(e["type"] == "epoch" for e in steps)
-    assert sorted(p.name for p in (parent / "digits").iterdir()) == sorted(ARTIFACTS)
-    assert listing(parent) == sorted(before + ["digits"] + [f"digits/{a}" for a in ARTIFACTS])
+    written = [*ARTIFACTS, MANIFEST]  # the manifest lists the files training wrote there (nothing else)
+    assert sorted(p.name for p in (parent / "digits").iterdir()) == sorted(written)
+    assert listing(parent) == sorted(before + ["digits"] + [f"digits/{a}" for a in written])
     assert leftovers(private_tmp) == []
 
 

@@ -11,15 +11,14 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-import numpy as np
 import pytest
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
+from refcounts import NoneSlope, SingletonGuard, check_calls
 
 from app.core.live.pipeline import FrameResult, LiveModel, LivePipeline
 from app.core.live.postprocess import model_spec, overlay
 from app.core.live.sources import SyntheticSource
 from app.core.runtimes import LiteRuntime
-from refcounts import SingletonGuard, check_calls, NoneSlope
 
 CALLS = 5000
 
@@ -171,7 +170,7 @@ def _chatty_job(state, steps: int, fail: bool):
         state.emit({"step": i, "loss": None})
     if fail:
         raise ValueError("planned failure")
-    return None  # on_done gets None: the relay carries it across threads
+    # falls off the end: on_done gets None, carried across threads by the relay
 
 
 def test_job_relay_callbacks(qtbot):

@@ -8,9 +8,9 @@ from __future__ import annotations
 import numpy as np
 import onnx
 import pytest
+from conftest import ort_run
 from onnx import TensorProto, helper, numpy_helper
 
-from conftest import ort_run
 from converters import repairs
 from converters.lite import LiteError, LiteModel, convert
 from converters.prepare import prepare_onnx
@@ -76,11 +76,16 @@ REFUSED = {
                                                         [helper.make_tensor_value_info("t", TensorProto.FLOAT, SHAPE)]),
                           else_branch=helper.make_graph([helper.make_node("Neg", ["x"], ["e"])], "else", [],
                                                         [helper.make_tensor_value_info("e", TensorProto.FLOAT, SHAPE)]))]),
-    "empty_slice_identity": _graph(  # ghostnet: x[:, :C] over all C channels, exported by MindSpore
-        [helper.make_node("Slice", ["x", "none", "none", "none", "none"], ["s"]),
-         helper.make_node("Conv", ["s", "w1"], ["y"], kernel_shape=[1, 1], strides=[1, 1])],
+    "empty_slice_identity": _graph(  # GhostNet's module: conv, cheap depthwise conv, concat, x[:, :C] of all C
+        [helper.make_node("Conv", ["x", "w1"], ["a"], kernel_shape=[1, 1], strides=[1, 1]),
+         helper.make_node("Conv", ["a", "dw"], ["b"], kernel_shape=[3, 3], strides=[1, 1], pads=[1, 1, 1, 1], group=4),
+         helper.make_node("Concat", ["a", "b"], ["c"], axis=1),
+         helper.make_node("Slice", ["c", "none", "none", "none", "none"], ["s"]),
+         helper.make_node("Conv", ["s", "w2"], ["y"], kernel_shape=[1, 1], strides=[1, 1])],
         inits=[numpy_helper.from_array(np.array([], np.int64), "none"),
-               _f32("w1", np.random.default_rng(6).standard_normal((4, 4, 1, 1)))]),
+               _f32("w1", np.random.default_rng(6).standard_normal((4, 4, 1, 1))),
+               _f32("dw", np.random.default_rng(7).standard_normal((4, 1, 3, 3))),
+               _f32("w2", np.random.default_rng(8).standard_normal((4, 8, 1, 1)))]),
     "hard_swish_expanded": _graph([helper.make_node("HardSwish", ["x"], ["y"])], opset=14),
     "sequence_concat_to_concat": _graph(  # how MindSpore exports ops.concat of a tuple
         [helper.make_node("Relu", ["x"], ["r"]), helper.make_node("SequenceConstruct", ["x", "r"], ["seq"]),

@@ -38,7 +38,8 @@ def test_bad_settings_fail_before_any_child(tmp_path):
     for config, message in [(TrainConfig(arch="nope"), "unknown architecture"),
                             (TrainConfig(augment="wild"), "unknown augmentation"),
                             (TrainConfig(epochs=0), "at least 1"),
-                            (TrainConfig(val_fraction=1.0), "between 0 and 1")]:
+                            (TrainConfig(val_fraction=1.0), "between 0 and 1"),
+                            (TrainConfig(arch="resnet18", folder_options={"size": 16}), "at least 32×32")]:
         with pytest.raises(ValueError, match=message):
             train(config, tmp_path / "out")
     assert not any(tmp_path.iterdir())

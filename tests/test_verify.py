@@ -286,3 +286,16 @@ def test_a_source_only_lite_reads_is_never_claimed_verified_in_fp32(tmp_path):
     assert fp32.verdict == "unverified" and "besides Lite" in fp32.note and not fp32.outputs
     fp16 = convert(mindir, tmp_path / "fp16.ms", fp16_weights=True).verification
     assert fp16.verdict in ("matches", "close") and fp16.reference.startswith("Lite 2.0 running the source MindIR")
+
+
+def test_a_waiting_lite_child_leaves_when_its_caller_dies(tmp_path):
+    """convert() starts the verification's Lite child before the artifact exists; a caller killed
+    before handing it over must not leave that child (in its own session) waiting for minutes."""
+    code = ("import os, time\nfrom converters.lite.replay import LiteRunner\n"
+            "runner = LiteRunner(timeout=600)\nprint(runner.folder, flush=True)\ntime.sleep(2)\nos._exit(0)\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60)
+    folder = Path(done.stdout.strip())
+    deadline = time.monotonic() + 30
+    while folder.exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not folder.exists()  # the child noticed, removed its folder and left

@@ -5,7 +5,13 @@ from __future__ import annotations
 import argparse
 import os
 
-from app.core.cloud.server import DEFAULT_MAX_BODY_MB, DEFAULT_PORT, MODEL_FILES, TOKEN_ENV, serve
+from app.core.cloud.server import (
+    DEFAULT_MAX_BODY_MB,
+    DEFAULT_PORT,
+    MODEL_FILES,
+    TOKEN_ENV,
+    serve,
+)
 
 
 def cmd_serve(args) -> int:

@@ -17,21 +17,39 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import cv2  # noqa: F401  imported on the GUI thread: a first import inside a worker holds the import lock
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
-from PySide6.QtWidgets import (QGridLayout, QHBoxLayout, QLabel, QPushButton, QStackedWidget, QVBoxLayout,
-                               QWidget)
+from PySide6.QtWidgets import (
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
 
 from app.core.doctor import list_cameras
-from app.core.live.booth_facts import load_facts
 from app.core.live import sample_cache
+from app.core.live.booth_facts import load_facts
 from app.core.live.clip_writer import clip_folder
 from app.core.live.samples import prepare_in_child
-from app.core.live.sources import CameraSource, FallbackSource, ReopeningSource, SyntheticSource
+from app.core.live.sources import (
+    CameraSource,
+    FallbackSource,
+    ReopeningSource,
+    SyntheticSource,
+)
 from app.gui import booth_captions as say
 from app.gui.booth_panels import Row, TierBars
 from app.gui.clip import ClipRecorder, clock
-from app.gui.live_view import FrameView, close_pipeline, load_lite_runtime, new_workdir, start_pipeline
+from app.gui.live_view import (
+    FrameView,
+    close_pipeline,
+    load_lite_runtime,
+    new_workdir,
+    start_pipeline,
+)
 from app.gui.state import SAMPLE_MODEL
 from app.gui.theme import BAD, THEMES, tier_colour
 from app.gui.workers import JobRunner
@@ -95,8 +113,13 @@ def _open_source(setup: str, camera: str | None):
 
 
 class BoothWindow(QWidget):
+    left = Signal()  # booth mode was left (everything it started has stopped)
+
     def __init__(self, state=None, settings=None, camera: str | None = None, timing: BoothTiming | None = None,
                  clip_dir: str | Path | None = None, clip_seconds: float = 60.0) -> None:
+        """state, settings: what the main window passes; booth mode takes neither the Live page's source
+        nor its models. camera: a device to use ("" for none); None looks for one. clip_dir: where
+        clips go (None: the user's Videos folder)."""
         super().__init__()
         self.entered = time.monotonic()
         self.first_frame_s: float | None = None
@@ -115,6 +138,7 @@ class BoothWindow(QWidget):
         self.cloud_status, self.cloud_tries, self.cloud_ran = "starting", 0, False
         self.facts: dict | None = None
         self.scene_index, self.scene_started, self.touched_at = 0, time.monotonic(), None
+        self.home_scene = 0  # where the loop starts over: the face scene when a camera is there
         self.restarts, self.generation, self.closed = 0, 0, False
         self.starting = self.start_wanted = False
         self.last_frame_at = time.monotonic()
@@ -247,16 +271,19 @@ class BoothWindow(QWidget):
         look_for_camera = not self.camera_given and self.camera is None and generation == 1
 
         def job(state: JobState):
+            used, models, counts = setup, names, threads
             if look_for_camera:
-                self.camera = _find_camera(state)  # once, at entry: the face scene then opens the camera
-            if any(sample_cache.cached(name) is None for name in SETUPS[setup]):
+                self.camera = _find_camera(state)  # once, at entry
+                if self.camera:  # a camera draws a crowd: the loop starts on the face scene, on the camera
+                    used, models, counts = "face", list(SETUPS["face"]), threads[:2]
+            if any(sample_cache.cached(name) is None for name in models):
                 state.set_progress(0.0, COLD)
-            pipeline = start_pipeline(state, _open_source(setup, self.camera), names, threads, workdir, token=token)
+            pipeline = start_pipeline(state, _open_source(used, self.camera), models, counts, workdir, token=token)
             self._made.append(pipeline)
             if self.closed or state.cancelled:
                 self._close(pipeline)
                 raise Cancelled()
-            return pipeline
+            return pipeline, used
 
         self.runner.start(job, on_done=lambda p: self._started(p, generation),
                           on_error=lambda exc: self._start_failed(exc, generation), on_progress=self._preparing)
@@ -269,13 +296,18 @@ class BoothWindow(QWidget):
                 if view.pixmap() is None or view.pixmap().isNull():
                     view.setText("Preparing the models for this machine (once after an update, about a minute)…")
 
-    def _started(self, pipeline, generation: int) -> None:
+    def _started(self, started: tuple, generation: int) -> None:
+        pipeline, used = started
         self.starting = False
         if self.closed or generation != self.generation:
             self._close(pipeline)
             self._start_pending()
             return
         self.pipeline = pipeline
+        if used != self.scene.setup:  # a camera was found: home is the face scene
+            self.home_scene = next(i for i, scene in enumerate(SCENES) if scene.setup == used)
+            self.running_setup = (used, False)
+            self._show_scene(self.home_scene)
         self.last_frame_at = self.scene_started = time.monotonic()  # the scene's time runs from its frames
 
     def _start_pending(self) -> None:
@@ -368,7 +400,7 @@ class BoothWindow(QWidget):
         now = time.monotonic()
         if self.touched_at is not None and now - self.touched_at >= self.timing.idle_reset_s:
             self.touched_at = None  # nobody is there any more: the loop starts over
-            self._show_scene(0)
+            self._show_scene(self.home_scene)
         elif self.touched_at is None and not self.starting and now - self.scene_started >= self.timing.scene_s:
             self.next_scene()
         if self.cloud is not None and self.cloud.process.poll() is not None:
@@ -523,7 +555,7 @@ class BoothWindow(QWidget):
             self._show_saved("The clip could not be started (no folder to write it to).")
             return
         log.info("booth: recording %s", path)
-        self.rec_button.setEnabled(False)
+        self.rec_button.hide()  # the REC indicator takes its place
         self.saved_label.hide()
         self._clip_changed()
 
@@ -532,7 +564,7 @@ class BoothWindow(QWidget):
         self.rec_label.setText(recorder.status_text())
         if recorder.recording:
             return
-        self.rec_button.setEnabled(True)
+        self.rec_button.show()
         if recorder.saved is not None:
             shown = str(recorder.saved).replace(str(Path.home()), "~", 1)
             self._show_saved(f"Saved a {clock(recorder.seconds)} clip, ready to share: {shown}")
@@ -594,3 +626,4 @@ class BoothWindow(QWidget):
             self.cloud.stop()
             self.cloud = None
         super().closeEvent(event)
+        self.left.emit()

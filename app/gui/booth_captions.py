@@ -49,7 +49,7 @@ def int8_slower(edge_ms: float | None, device_ms: float | None) -> bool:
     return edge_ms is not None and device_ms is not None and device_ms > edge_ms
 
 
-X86_INT8 = "Lite 2.0 has no fast INT8 kernels for x86, so INT8 is slower on this PC: the device tier's INT8 is built for ARM boards"
+X86_INT8 = "Lite 2.0's INT8 runs slower than FP32 on x86 PCs like this one: the device tier's INT8 targets ARM boards"
 
 
 def panes_caption(source_name: str, agreement: float | None, skipped: int, slower_int8: bool = False) -> str:

@@ -257,6 +257,8 @@ class MainWindow(QMainWindow):
     def enter_booth(self) -> None:
         from app.gui.booth import BoothWindow
 
+        if getattr(self, "booth", None) is not None and self.booth.isVisible():
+            return  # F11 again: one booth at a time (a second would run its models beside the first)
         self.booth = BoothWindow(self.state, self.settings)
         self.booth.showFullScreen()
 

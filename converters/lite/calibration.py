@@ -22,9 +22,11 @@ def _samples_from_array(arr: np.ndarray, shape: Sequence[int], origin: str) -> I
     shape = tuple(shape)
     if arr.shape == shape:
         yield arr
-    elif arr.shape == shape[1:]:
+    elif arr.shape == shape[1:] and shape[:1] == (1,):
         yield arr.reshape(shape)
-    elif arr.ndim == len(shape) and arr.shape[1:] == shape[1:]:
+    elif arr.ndim == len(shape) + 1 and arr.shape[1:] == shape:  # a stack of whole samples
+        yield from arr
+    elif arr.ndim == len(shape) and arr.shape[1:] == shape[1:] and shape[:1] == (1,):  # a batch of rows
         for row in arr:
             yield row.reshape(shape)
     else:

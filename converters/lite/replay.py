@@ -10,6 +10,7 @@ artifact exists — convert() starts one beside the converter child — and hand
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import tempfile
 import time
@@ -115,13 +116,19 @@ def fit_input(arr: np.ndarray, shape: tuple[int, ...], dtype: np.dtype) -> np.nd
 def _wait_for_request(folder: Path, limit: float, state: JobState) -> dict:
     from converters.lite import native
 
+    caller = os.getppid()
     native.runtime()  # the slow part (Lite's libraries), done while the caller is still busy
     deadline = time.monotonic() + limit
     while not (folder / REQUEST).is_file():
         state.check()
+        # a caller killed outside its own cleanup (SIGKILL after a cancel's grace) leaves this child
+        # in its own session, unreached by the group kill: it notices and leaves
+        if os.getppid() != caller or not folder.is_dir():
+            shutil.rmtree(folder, ignore_errors=True)  # its folder: nobody else is left to remove it
+            raise LiteError("the caller went away before handing over an artifact")
         if time.monotonic() > deadline:
             raise LiteError(f"no artifact to run within {limit:.0f} s")
-        time.sleep(0.005)
+        time.sleep(0.01)
     return json.loads((folder / REQUEST).read_text())
 
 

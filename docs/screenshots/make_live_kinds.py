@@ -20,7 +20,8 @@ sys.path.insert(0, str(HERE.parents[1]))
 RUNS = {
     "live-yolo.png": ("boxes", "boxes-int8", "synthetic:objects"),
     "live-segmentation.png": ("person", "person-int8", "synthetic:person"),
-    "live-keypoints.png": ("hand", "hand-landmarks", "synthetic:hand"),
+    "live-keypoints.png": ("hand", "hand-int8", "synthetic:hand"),
+    "live-mediapipe-hand.png": ("hand-landmarks", "hand", "synthetic:hand"),
 }
 
 
@@ -52,8 +53,8 @@ def main() -> int:
         live.source.setCurrentIndex(live.source.findData(source))
         shown = [view.frames_shown for view in live.views]
         live.start()
-        wait_until(app, lambda: live.pipeline is not None and live.views[0].frames_shown > shown[0] + 30
-                   and live.views[1].frames_shown > shown[1] + 8 and live.pipeline.stats().agreement)
+        wait_until(app, lambda shown=shown: live.pipeline is not None and live.views[0].frames_shown > shown[0] + 30
+                   and live.views[1].frames_shown > shown[1] + 8 and bool(live.pipeline.stats().agreement))
         live.stats.setText(live._stats_text())
         window.grab().save(str(HERE / shot))
         print(shot, live._stats_text().replace("\n", " | "))

@@ -18,6 +18,7 @@ import asyncio
 import importlib.util
 import json
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -31,7 +32,15 @@ from pathlib import Path
 
 import numpy as np
 
-from app.core.cloud.server import MODEL_FILES, check_bind, check_model_dir, create_app, is_loopback, listen, run_app
+from app.core.cloud.server import (
+    MODEL_FILES,
+    check_bind,
+    check_model_dir,
+    create_app,
+    is_loopback,
+    listen,
+    run_app,
+)
 from app.core.cloud.wire import PayloadError
 from jobs import process
 
@@ -65,7 +74,7 @@ class Scaling:
     autoscale: tuple[int, int] | None = None  # (min, max) replicas
 
     @classmethod
-    def parse(cls, replicas: int | None, autoscale: str | None) -> "Scaling":
+    def parse(cls, replicas: int | None, autoscale: str | None) -> Scaling:
         if replicas is not None and autoscale:
             raise EngineError("pass --replicas N or --autoscale MIN:MAX, not both")
         if autoscale:
@@ -150,7 +159,10 @@ class ModelReplica:
         if os.environ.get(LOOPBACK_ENV) == "1":
             _replica_grpc_on_loopback()
 
-        self._folder = Path(tempfile.mkdtemp(prefix="edge-studio-replica-"))
+        from app.core.files import scratch_dir
+
+        # named by pid: a replica that was SIGKILLed leaves a folder the app's next start removes
+        self._folder = scratch_dir("ray-replica")
         for name, data in files.items():
             (self._folder / name).write_bytes(data)
         if runtime == "onnxruntime":
@@ -158,7 +170,7 @@ class ModelReplica:
         else:
             from app.core.cloud.server import MindSporeModel
 
-            self._model = MindSporeModel(self._folder)
+            self._model = MindSporeModel(self._folder, scratch=self._folder)  # MindSpore's dumps land there too
         self._lock = threading.Lock()  # Serve may call a sync method from several threads; the graph runs one at a time
         self._where = {"replica": serve.get_replica_context().replica_id.unique_id, "pid": os.getpid(),
                        "node": ray.util.get_node_ip_address()}
@@ -317,13 +329,16 @@ def _connect(address: str | None, scaling: Scaling, model_bytes: int) -> Cluster
         os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (str(_code_root()), os.environ.get("PYTHONPATH")) if p)
         # A short temp folder: Ray's unix sockets live under it and their paths must fit 107 bytes.
         temp = Path(tempfile.mkdtemp(prefix="esray-", dir="/tmp" if os.path.isdir("/tmp") else None))
+        # ... and every temp file of Ray's workers (replica folders, MindSpore's scratch) goes there too,
+        # removed with it: a replica ended by SIGKILL cleans nothing up itself.
+        os.environ["TMPDIR"] = str(temp)
         import ray
 
         try:
             ray.init(num_cpus=max(os.cpu_count() or 1, scaling.most), include_dashboard=False,
                      _temp_dir=str(temp), object_store_memory=max(256 * 2**20, 4 * model_bytes),
                      namespace="edge-studio", logging_level=logging.WARNING, log_to_driver=False)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001  (whatever Ray raises becomes one line for the CLI)
             shutil.rmtree(temp, ignore_errors=True)
             raise EngineError(f"could not start a local Ray node ({type(exc).__name__}: {exc})") from None
         return Cluster(None, temp)
@@ -337,7 +352,7 @@ def _connect(address: str | None, scaling: Scaling, model_bytes: int) -> Cluster
     try:  # our packages are shipped to the cluster: its nodes need Ray and the runtimes, not edge-studio
         ray.init(address=address, namespace="edge-studio", logging_level=logging.WARNING, log_to_driver=False,
                  runtime_env={"py_modules": [app, jobs, converters], "excludes": ["__pycache__", "*.so"]})
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001  (whatever Ray raises becomes one line for the CLI)
         raise EngineError(f"could not join the Ray cluster at {address} ({type(exc).__name__}: {exc})") from None
     return Cluster(address)
 
@@ -355,11 +370,30 @@ def _deploy(folder: Path, runtime: str, scaling: Scaling, cluster: Cluster, cpus
     deployment = serve.deployment(
         name=DEPLOYMENT, ray_actor_options={"num_cpus": cpus_per_replica}, max_ongoing_requests=REPLICA_QUEUE,
         health_check_period_s=2.0, health_check_timeout_s=30.0, graceful_shutdown_timeout_s=5.0,
+        max_constructor_retry_count=3,  # a model that cannot load fails the start in minutes, not for ever
         **scaling.options())(ModelReplica)
     try:
         return serve.run(deployment.bind(files, runtime), name=cluster.app_name, route_prefix=None)
-    except Exception as exc:  # e.g. MindSpore missing on a node: Serve says why in its message
-        raise EngineError(f"the Ray Serve deployment failed: {str(exc).strip().splitlines()[-1][:300]}") from None
+    except Exception as exc:  # noqa: BLE001  (e.g. MindSpore missing on a node: Serve says why in its message)
+        raise EngineError(f"the Ray Serve deployment failed: {_cause(str(exc) + chr(10) + _why(cluster))}") from None
+
+
+def _why(cluster: Cluster) -> str:
+    """Serve's own account of a failed deployment: it holds the replica constructor's error."""
+    from ray import serve
+
+    try:
+        return serve.status().applications[cluster.app_name].deployments[DEPLOYMENT].message
+    except Exception:  # noqa: BLE001  (no status to add: the summary alone is reported)
+        return ""
+
+
+def _cause(text: str) -> str:
+    """The replica's own error out of Serve's long message (which holds the constructor's traceback)."""
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    causes = [line for line in lines if re.match(r"^[\w.]+(Error|Exception): ", line)]
+    summary = lines[-1] if lines else "no message"
+    return (summary if not causes or causes[-1] == summary else f"{summary} {causes[-1]}")[:400]
 
 
 def _disconnect(cluster: Cluster) -> None:

@@ -94,13 +94,14 @@ class MindSporeModel:
     runtime = "mindspore"
     file_name = MODEL_FILE
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, scratch: Path | None = None) -> None:
         os.environ.setdefault("OPENCV_IO_MAX_IMAGE_PIXELS", str(MAX_IMAGE_PIXELS))
         from app.core.files import enter_mindspore_scratch
 
         folder = folder.resolve()  # before the working directory changes
-        # started by the app: the parent owns (and removes) the scratch folder, even if this process is killed
-        enter_mindspore_scratch(os.environ.get(SCRATCH_ENV) or None)
+        # started by the app: the parent owns (and removes) the scratch folder, even if this process is killed;
+        # a Ray replica passes a folder of its own
+        enter_mindspore_scratch(scratch or os.environ.get(SCRATCH_ENV) or None)
         import mindspore as ms
         from mindspore import Tensor, nn
 
@@ -189,7 +190,7 @@ def create_app(model: Any, token: str | None = None, max_body: int = int(DEFAULT
     @app.get("/health")
     def health() -> dict:  # a plain def: FastAPI runs it in a thread, so an engine may block to ask its cluster
         answer = {"status": "ok", "model": f"{model.folder.name}/{model.file_name}", "runtime": model.runtime,
-                  "mindspore": model.version, "input_shape": list(model.input_shape),
+                  model.runtime: model.version, "input_shape": list(model.input_shape),  # "mindspore": "2.10.0"
                   "input_name": model.spec.input_name, "labels": model.labels, "load_ms": round(model.load_ms, 2),
                   "size_bytes": (model.folder / model.file_name).stat().st_size,
                   "max_body_bytes": max_body, "pid": os.getpid(), **_memory()}

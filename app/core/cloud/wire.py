@@ -39,7 +39,7 @@ class WireTensor(BaseModel):
     data: str  # base64 of the array's little-endian bytes
 
     @classmethod
-    def of(cls, array: np.ndarray) -> "WireTensor":
+    def of(cls, array: np.ndarray) -> WireTensor:
         return cls(shape=list(array.shape), dtype=array.dtype.name,
                    data=base64.b64encode(np.ascontiguousarray(array).tobytes()).decode())
 

@@ -22,7 +22,7 @@ from app.core.live.overlay import overlay  # noqa: F401  (re-exported)
 from app.core.live.results import Classification, Detection, Geometry, Result  # noqa: F401  (re-exported)
 from app.core.live.sidecar import (
     KINDS,
-    MODEL_SIDECAR,
+    MODEL_SIDECAR,  # noqa: F401  (re-exported: samples and tests read it here)
     InputOptions,
     ModelDescription,
     load_description,
@@ -126,7 +126,7 @@ def describe(base: ModelDescription | None, overrides: dict) -> ModelDescription
     if base is not None and base.preprocess is not None and isinstance(given.get("preprocess"), dict):
         merged["preprocess"] = base.preprocess.model_dump(exclude_unset=True) | given["preprocess"]
     if "kind" not in merged:
-        raise ValueError("a model without a sidecar needs its kind: " + ", ".join(KINDS))
+        return None  # nothing declares a kind: a classifier by its preprocess.json, or an error that says so
     try:
         return ModelDescription.model_validate(merged)
     except Exception as exc:  # pydantic's ValidationError: one line per bad field
@@ -155,7 +155,8 @@ def model_spec(path: str | Path, preprocess: PreprocessSpec | None = None, input
             raise ValueError(f"{path.name}: nothing says what kind of model it is (no {path.stem}.model.json or "
                              f"model.json, no preprocess.json): declare its kind ({', '.join(KINDS)})")
         labels_file = find_sidecar(path, "labels.json")
-        return ModelSpec(str(path), legacy, "classification", read_labels(labels_file) if labels_file else None)
+        labels = (overrides or {}).get("labels") or (read_labels(labels_file) if labels_file else None)
+        return ModelSpec(str(path), legacy, "classification", labels)
     options = description.model_dump(exclude={"kind", "labels", "labels_file", "preprocess"}, exclude_none=True)
     labels = description.label_list(found if description is base else None)
     if labels is None and (labels_file := find_sidecar(path, "labels.json")) is not None:
@@ -322,15 +323,21 @@ def _accepts_ssd(shapes) -> bool:
     return len(three) == 2 and three[0][1] == three[1][1] and max(three[0][2], three[1][2]) >= 4
 
 
-def _accepts_yolo(channels_first: bool) -> Callable[[list[tuple[int, ...]]], bool]:
-    def accepts(shapes) -> bool:
-        dims = _dims(_largest(shapes))
-        if len(dims) != 2:
-            return False
-        per_row, rows = (dims[0], dims[1]) if channels_first else (dims[1], dims[0])
-        return rows > per_row >= (5 if channels_first else 6)
+def _channels_first(shapes) -> bool | None:
+    """[1, 4+C, N] (True) or [1, N, 4+C] (False) for a detector's rows; None: not rows at all."""
+    dims = _dims(_largest(shapes))
+    if len(dims) != 2 or min(dims) < 5 or max(dims) < 4 * min(dims):  # rows outnumber values: not a square map
+        return None
+    return dims[0] < dims[1]
 
-    return accepts
+
+def _accepts_v8(shapes) -> bool:
+    # Ultralytics exports [1, 4+C, N]; MindYOLO's head gives [1, N, 4+C]: the decoder reads both
+    return _channels_first(shapes) is not None
+
+
+def _accepts_v5(shapes) -> bool:
+    return _channels_first(shapes) is False and _dims(_largest(shapes))[1] >= 6
 
 
 def _accepts_mask(shapes) -> bool:
@@ -353,9 +360,9 @@ POSTPROCESSORS: dict[str, Postprocessor] = {p.kind: p for p in (
                   "regressors [1, N, 4+2K] and scores [1, N, 1]; anchors from a preset", _accepts_ssd, ssd,
                   metric="box agreement"),
     Postprocessor("yolov5", "YOLOv5 detector (anchors in the head)", "[1, N, 5+C]: cx, cy, w, h, objectness, classes",
-                  _accepts_yolo(False), decoders.yolo, InputOptions(letterbox=True), "box agreement"),
+                  _accepts_v5, decoders.yolo, InputOptions(letterbox=True), "box agreement"),
     Postprocessor("yolov8", "YOLOv8 / v11 detector (anchor-free)", "[1, 4+C, N]: cx, cy, w, h, classes",
-                  _accepts_yolo(True), decoders.yolo, InputOptions(letterbox=True), "box agreement"),
+                  _accepts_v8, decoders.yolo, InputOptions(letterbox=True), "box agreement"),
     Postprocessor("segmentation", "Segmentation mask", "[1, C, H, W] or [1, H, W, C] (C = 1: a probability)",
                   _accepts_mask, decoders.segmentation, metric="mask IoU"),
     Postprocessor("keypoints", "Keypoints / landmarks (hand 21, pose 33, face 468)",
@@ -369,4 +376,8 @@ SUGGESTION_ORDER = ("ssd", "yolov8", "yolov5", "segmentation", "keypoints", "cla
 def suggest_kinds(output_shapes: list[tuple[int, ...]]) -> list[str]:
     """The kinds whose postprocessor reads outputs of these shapes, most likely first."""
     shapes = [tuple(int(d) for d in s) for s in output_shapes]
-    return [k for k in SUGGESTION_ORDER if POSTPROCESSORS[k].accepts(shapes)]
+    found = [k for k in SUGGESTION_ORDER if POSTPROCESSORS[k].accepts(shapes)]
+    if _channels_first(shapes) is False and "yolov5" in found:  # [1, N, 5+C] reads as v5 first, v8 second
+        found.remove("yolov5")
+        found.insert(found.index("yolov8") if "yolov8" in found else 0, "yolov5")
+    return found

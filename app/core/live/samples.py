@@ -13,13 +13,18 @@ import shutil
 from pathlib import Path
 from typing import Any, Callable
 
-from app.core.live.postprocess import MODEL_SIDECAR, ModelSpec, declare_kind, model_spec, suggest_kinds
+from app.core.live.postprocess import (
+    MODEL_SIDECAR,
+    ModelSpec,
+    declare_kind,
+    model_spec,
+    suggest_kinds,
+)
 from app.core.live.sidecar import ModelDescription, save_description, sidecar_path
 from app.core.preprocess import PreprocessSpec
 from jobs.child import ChildError, run_child
-from sample_models import synthetic
 from jobs.state import JobState
-from sample_models import DIGITS
+from sample_models import DIGITS, synthetic
 
 
 def _with_sidecars(model: Path, folder: Path) -> Path:
@@ -130,8 +135,8 @@ def _synthetic(name: str, int8: bool = False) -> Callable[[Path], Path]:
         save_description(source, description)
         quant = None
         if int8:  # calibrated on the scene the model is made for
-            import onnx
             import numpy as np
+            import onnx
 
             dims = [d.dim_value for d in onnx.load(str(source)).graph.input[0].type.tensor_type.shape.dim]
             spec, frames = model_spec(source, input_shape=tuple(dims)), SyntheticSource(scene=scene)

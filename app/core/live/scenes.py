@@ -8,7 +8,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from app.core.live.topologies import TOPOLOGIES
-from sample_models.synthetic import MARKER_CODES, OBJECT_BGR, OBJECT_CLASSES, PERSON_BGR, marker_bgr
+from sample_models.synthetic import (
+    MARKER_CODES,
+    OBJECT_BGR,
+    OBJECT_CLASSES,
+    PERSON_BGR,
+    marker_bgr,
+)
 
 
 # -- what a frame's truth can be (besides a digit, an int) --------------------------------------------

@@ -18,7 +18,15 @@ from typing import Any, Callable
 
 import numpy as np
 
-from app.core.live.scenes import background, draw_face, draw_hand, draw_objects, draw_person, glyph, paste_glyph
+from app.core.live.scenes import (
+    background,
+    draw_face,
+    draw_hand,
+    draw_objects,
+    draw_person,
+    glyph,
+    paste_glyph,
+)
 from converters.formats import IMAGE_SUFFIXES
 from converters.lite.calibration import read_image
 

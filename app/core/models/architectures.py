@@ -11,8 +11,8 @@ say so; bench/training.py measures each one.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 DEFAULT_ARCH = "small_cnn"
 
@@ -60,7 +60,11 @@ def _small_cnn(channels: int, classes: int, size: int):
 
 def _mindcv(model_name: str) -> Callable[[int, int, int], object]:
     def build(channels: int, classes: int, size: int):
-        from mindcv.models import create_model
+        try:
+            from mindcv.models import create_model
+        except ImportError:
+            raise RuntimeError(f"{model_name} comes from mindcv, which is not installed "
+                               "(pip install mindcv==0.3.0)") from None
 
         from app.core.models.onnx_export import numpy2_safe_init
 

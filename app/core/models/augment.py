@@ -41,7 +41,7 @@ def augment(batch: np.ndarray, aug: Augmentation, rng: np.random.Generator, valu
     n, c, h, w = batch.shape
     out = batch
     if aug.shift:
-        pad = max(1, int(round(aug.shift * max(h, w))))
+        pad = max(1, round(aug.shift * max(h, w)))
         padded = np.pad(batch, ((0, 0), (0, 0), (pad, pad), (pad, pad)), mode="edge")
         windows = np.lib.stride_tricks.sliding_window_view(padded, (h, w), axis=(2, 3))  # N,C,2p+1,2p+1,H,W
         dy, dx = rng.integers(0, 2 * pad + 1, size=(2, n))

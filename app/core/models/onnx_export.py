@@ -124,9 +124,9 @@ def numpy2_safe_init() -> None:
     In MindSpore 2.10 the first Tensor × Python-float of a process fails once (SystemError from
     Tensor.__mul__: a lazily imported helper built against NumPy 1 raises while loading) and works
     from then on. One throw-away product takes that hit."""
-    import mindspore as ms
-
     import io
+
+    import mindspore as ms
 
     try:  # NumPy prints its "compiled using NumPy 1.x" notice on the way: not news here
         with contextlib.redirect_stderr(io.StringIO()):

@@ -44,7 +44,11 @@ class TrainConfig:
 
     def check(self) -> None:
         """ValueError with one clear line for a setting that cannot work."""
-        get_architecture(self.arch)
+        arch = get_architecture(self.arch)
+        size = (self.folder_options or {}).get("size")
+        if size is not None and size < arch.min_size:
+            raise ValueError(f"{arch.name} needs inputs of at least {arch.min_size}×{arch.min_size} pixels, "
+                             f"got {size}")
         if isinstance(self.augment, str) and self.augment not in PRESETS:
             raise ValueError(f"unknown augmentation {self.augment!r}; choose one of {', '.join(PRESETS)}")
         if self.epochs < 1 or self.batch_size < 1 or (self.learning_rate is not None and self.learning_rate <= 0):

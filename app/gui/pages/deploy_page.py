@@ -1,6 +1,7 @@
 """Deploy page: write the built package (one folder per tier) where the user wants it, and open it."""
 from __future__ import annotations
 
+import json
 import shutil
 import tempfile
 from pathlib import Path
@@ -22,6 +23,7 @@ from PySide6.QtWidgets import (
 from app.core.files import FolderInUse, check_target_folder, publish_dir
 from app.gui.dialogs import show_error
 from app.gui.state import AppState
+from app.gui.theme import BAD
 
 
 class DeployPage(QWidget):
@@ -51,7 +53,10 @@ class DeployPage(QWidget):
             self.package_ready(state.package_dir)
 
     def package_ready(self, folder: Path) -> None:
-        self.info.setText(f"Built package: {folder}")
+        failed = _failed_targets(folder)
+        self.info.setText(f"Built package: {folder}" + (
+            f"<br><span style='color: {BAD}'><b>Not in the package</b> — its Lite file answered differently from "
+            f"the source model: {', '.join(failed)} (see the Convert page for the numbers)</span>" if failed else ""))
         self.write_button.setEnabled(True)
         readme = folder / "device" / "README.md"
         self.readme.setMarkdown(readme.read_text() if readme.exists() else "")
@@ -96,6 +101,14 @@ class DeployPage(QWidget):
             "before are replaced; your other files are never touched.",
             QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.No)
         return answer == QMessageBox.StandardButton.Yes
+
+
+def _failed_targets(package: Path) -> list[str]:
+    """Targets deploy left out because their verification said WRONG (deploy.json's "failed")."""
+    try:
+        return sorted(json.loads((package / "deploy.json").read_text(encoding="utf-8")).get("failed", {}))
+    except (OSError, ValueError, AttributeError):
+        return []
 
 
 def _new_folder(path: Path) -> Path:

@@ -20,7 +20,12 @@ from pathlib import Path
 
 import numpy as np
 
-from converters.lite.arm64.paths import LIB_ARCHIVE, RUNNER, arm_home, unavailable_reason
+from converters.lite.arm64.paths import (
+    LIB_ARCHIVE,
+    RUNNER,
+    arm_home,
+    unavailable_reason,
+)
 
 # Board output vs the emulated runtime's for the sample input: float variants compute the same
 # way everywhere; INT8 may take other kernels on a board with SDOT (stated, and checked).

@@ -18,13 +18,13 @@ from typing import Sequence
 
 import numpy as np
 
-from converters.lite.errors import lite_errors
 from converters.lite.arm64.paths import (
     SYSROOT,
     native_arm64,
     runner_path,
     unavailable_reason,
 )
+from converters.lite.errors import lite_errors
 
 EMULATED_LABEL = "ARM64 Lite 2.0 runtime, emulated: correctness only, not speed"
 NATIVE_LABEL = "ARM64 Lite 2.0 runtime, native"
