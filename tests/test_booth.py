@@ -147,6 +147,33 @@ def test_clip_records_and_plays_back(qtbot, tmp_path, warm_samples, no_cloud):
         window.close()
 
 
+def test_main_window_pauses_its_live_view_for_booth(qtbot, tmp_path, warm_samples, no_cloud):
+    from app.gui.main import MainWindow
+    from app.gui.settings import Settings
+
+    window = MainWindow(settings=Settings(tmp_path / "settings.json"))
+    qtbot.addWidget(window)
+    window.show()
+    live = window.pages["Live"]
+    try:
+        qtbot.waitUntil(lambda: live.views[0].frames_shown >= 3, timeout=60_000)
+        window.enter_booth()  # F11
+        booth = window.booth
+        assert live.pipeline is None  # the booth has the cores to itself
+        qtbot.waitUntil(lambda: booth.views[0].frames_shown >= 3, timeout=30_000)
+        window.enter_booth()  # F11 again: still the one booth
+        assert window.booth is booth
+        QTest.keySequence(booth, QKeySequence("Ctrl+Shift+Q"))
+        qtbot.waitUntil(lambda: not booth.isVisible(), timeout=30_000)
+        shown = live.views[0].frames_shown
+        qtbot.waitUntil(lambda: live.pipeline is not None and live.views[0].frames_shown >= shown + 3,
+                        timeout=60_000)  # the live view is back
+    finally:
+        if getattr(window, "booth", None) is not None:
+            window.booth.close()
+        window.close()
+
+
 def test_clip_names_are_new(tmp_path):
     from app.core.live.clip_writer import new_clip_path
 

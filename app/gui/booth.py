@@ -78,6 +78,7 @@ SCENES = (
 SETUPS = {"digits": ("digits", "digits-int8"), "face": ("face", "face-int8")}
 PANELS = ("panes", "race", "shrink", "accuracy")
 COLD = "the samples are not built yet"
+BACKGROUND_LATEST_MS = 20_000  # the cloud server starts by then even if no frame has come
 
 
 @dataclass(frozen=True)
@@ -152,6 +153,8 @@ class BoothWindow(QWidget):
         self.frame_timer = QTimer(self, interval=33, timeout=self.refresh)
         self.tick_timer = QTimer(self, interval=self.timing.tick_ms, timeout=self.tick)
         self.views[0].first_frame.connect(self._first_frame)
+        self.background_started = False
+        QTimer.singleShot(BACKGROUND_LATEST_MS, self, self._start_background)
         self._show_scene(0)
         self.frame_timer.start()
         self.tick_timer.start()
@@ -325,8 +328,16 @@ class BoothWindow(QWidget):
     def _first_frame(self) -> None:
         self.first_frame_s = time.monotonic() - self.entered
         log.info("booth: first frame %.2f s after entering", self.first_frame_s)
-        QTimer.singleShot(0, self._start_cloud_tier)  # MindSpore's import competes for the cores: after it
-        QTimer.singleShot(0, self._load_facts)
+        self._start_background()
+
+    def _start_background(self) -> None:
+        """The cloud server and the facts, once: after the first frame (MindSpore's import would compete
+        with it for the cores), or after a while when no frame comes."""
+        if self.background_started or self.closed:
+            return
+        self.background_started = True
+        self._start_cloud_tier()
+        self._load_facts()
 
     # -- the cloud tier -------------------------------------------------------------------------
     def _start_cloud_tier(self) -> None:
@@ -359,7 +370,7 @@ class BoothWindow(QWidget):
             return
         log.warning("booth: the cloud server did not start: %s", exc)
         if self.cloud_ran and self.cloud_tries < self.timing.cloud_tries:
-            QTimer.singleShot(int(self.timing.cloud_retry_s * 1000), self._start_cloud_tier)
+            QTimer.singleShot(int(self.timing.cloud_retry_s * 1000), self, self._start_cloud_tier)
             return
         # never started here (e.g. a build without MindSpore), or its restarts failed: the race runs
         # edge and device only, and says why in its caption rather than as an error
@@ -377,7 +388,7 @@ class BoothWindow(QWidget):
         self._say(say.friendly("cloud"))
         if self.scene.setup == "digits":
             self._start_setup()  # edge and device go on without it
-        QTimer.singleShot(int(self.timing.cloud_retry_s * 1000), self._start_cloud_tier)
+        QTimer.singleShot(int(self.timing.cloud_retry_s * 1000), self, self._start_cloud_tier)
 
     # -- the numbers the shrink and accuracy scenes show ----------------------------------------
     def _load_facts(self) -> None:
@@ -444,7 +455,7 @@ class BoothWindow(QWidget):
             if not self.closed and self.pipeline is None and generation == self.generation:
                 self._start_setup()
 
-        QTimer.singleShot(int(self.timing.retry_s * 1000), restart)
+        QTimer.singleShot(int(self.timing.retry_s * 1000), self, restart)
 
     def _say(self, text: str) -> None:
         self.problem, self.healthy_since = text, None

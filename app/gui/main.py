@@ -254,12 +254,20 @@ class MainWindow(QMainWindow):
         box.open()
         return box
 
-    def enter_booth(self) -> None:
+    def enter_booth(self, resume_live: bool | None = None) -> None:
+        """Booth mode over the app. The Live page's view pauses meanwhile (the booth runs its own source
+        and models; both at once would share the cores for a view nobody sees) and starts again when
+        booth mode is left, if it was running (resume_live: start it then in any case)."""
         from app.gui.booth import BoothWindow
 
         if getattr(self, "booth", None) is not None and self.booth.isVisible():
             return  # F11 again: one booth at a time (a second would run its models beside the first)
+        live = self.pages["Live"]
+        resume = live.pipeline is not None if resume_live is None else resume_live
+        live.stop()
         self.booth = BoothWindow(self.state, self.settings)
+        if resume:
+            self.booth.left.connect(live.autostart)
         self.booth.showFullScreen()
 
     def show_health(self, report: dict) -> None:
@@ -304,16 +312,22 @@ def run_gui(booth: bool = False, first_frame_exit: bool = False, screenshot: str
     from app.gui.theme import apply_theme
 
     apply_theme(Settings().get("theme", "light"))
-    window = MainWindow(lazy=True)
+    window = MainWindow(lazy=True, start_live=not booth)  # `booth`: the live view starts when booth mode is left
     window.show()
+    done: list[bool] = []
+
     # the other pages are built once the first live frame is up (or when the user opens one)
     def after_first_frame() -> None:
-        window.check_health()
-        QTimer.singleShot(200, window.pages.build_rest)
+        if not done:
+            done.append(True)
+            window.check_health()
+            QTimer.singleShot(200, window.pages.build_rest)
 
     window.pages["Live"].views[0].first_frame.connect(after_first_frame)
     if booth:
-        window.enter_booth()
+        window.nav.setCurrentRow(PAGES.index("Live"))  # what is shown when booth mode is left
+        window.enter_booth(resume_live=True)
+        window.booth.views[0].first_frame.connect(after_first_frame)
     if first_frame_exit:
         _exit_on_first_frame(app, window, screenshot)
     return app.exec()

@@ -29,6 +29,7 @@ class AppState(QObject):
         self.package_dir: Path | None = None
         self.card: dict | None = None
         self.steps_done: set[str] = set()
+        self.cameras: list[dict] | None = None  # what the camera scan found (None: not scanned yet)
 
     @property
     def model_onnx(self) -> Path:

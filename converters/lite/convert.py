@@ -52,6 +52,10 @@ class QuantConfig:
     bias_correction: bool = True
     per_channel: bool = True
     kind: str = "FULL_QUANT"
+    # nodes (names as in the converted .ms, e.g. from LiteModel.trace()) Lite keeps in float: mixed
+    # precision through the full-quant config's skip_quant_node, which Lite 2.0.0 honours (checked by
+    # tests/test_quant_debug.py from the converted model's own tensor types)
+    skip_nodes: Sequence[str] = ()
 
 
 @dataclass
@@ -146,6 +150,9 @@ def _write_quant_config(quant: QuantConfig, src: Path, fmt_name: str, shapes: Ma
         raise LiteError(f"unknown quantization {quant.kind!r}: use FULL_QUANT")
     if quant.method not in QUANT_METHODS:
         raise LiteError(f"unknown calibration method {quant.method!r}: use one of {', '.join(QUANT_METHODS)}")
+    bad = [n for n in quant.skip_nodes if not n or any(c in n for c in ",\n=")]
+    if bad:
+        raise LiteError(f"cannot keep {bad[0]!r} in float: Lite's config cannot name a node holding ',', '=' or a newline")
     inputs = source_inputs(src, fmt_name)
     sources = _calibration_sources(quant.calibration, [name for name, _ in inputs], src.name)
     per_input = []
@@ -169,6 +176,7 @@ def _write_quant_config(quant: QuantConfig, src: Path, fmt_name: str, shapes: Ma
     config = work / "quant.cfg"
     config.write_text(
         "[common_quant_param]\nquant_type=FULL_QUANT\nbit_num=8\n"
+        + (f"skip_quant_node={','.join(quant.skip_nodes)}\n" if quant.skip_nodes else "") +
         f"[data_preprocess_param]\ncalibrate_path={','.join(paths)}\n"
         f"calibrate_size={count}\ninput_type=BIN\n"
         f"[full_quant_param]\nactivation_quant_method={quant.method}\n"

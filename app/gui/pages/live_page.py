@@ -9,6 +9,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QFileDialog,
     QHBoxLayout,
@@ -80,9 +81,20 @@ class LivePage(QWidget):
             self.model_a.addItem(label, name)
             self.model_b.addItem(label, name)
         self.model_b.setCurrentIndex(2)  # digits INT8: FP32 | INT8 side by side by default
+        # threads per model; 1 by default: on this 2-core machine a Lite model beside another one ran
+        # fastest on one thread (face FP32: 30 FPS at 1 thread, 12 FPS at 2)
         self.threads = QSpinBox()
         self.threads.setRange(1, 64)
-        self.threads.setValue(self.settings.get("live_threads", 2))
+        self.threads.setValue(self.settings.get("live_threads", 1))
+        self.threads.setToolTip("threads of the left model")
+        self.threads_b = QSpinBox()
+        self.threads_b.setRange(1, 64)
+        self.threads_b.setValue(self.settings.get("live_threads_b", 1))
+        self.threads_b.setToolTip("threads of the right model (the device tier: one core)")
+        self.same_frame = QCheckBox("same frame in both")
+        self.same_frame.setChecked(True)
+        self.same_frame.setToolTip("Both panes show the newest frame both models have processed; off: each pane "
+                                   "shows its model's newest frame (the slower model skips frames)")
         self.start_button = QPushButton("Start")
         self.start_button.setObjectName("liveStart")
         self.stop_button = QPushButton("Stop")
@@ -90,8 +102,9 @@ class LivePage(QWidget):
         self.import_button = QPushButton("Model file…")
         self.import_button.setToolTip("Import a model file: say what kind it is (detector, mask, landmarks…)")
         self.import_button.clicked.connect(lambda: self.import_model())
-        for widget in (QLabel("Source"), self.source, QLabel("Model"), self.model_a, QLabel("beside"), self.model_b,
-                       self.import_button, QLabel("threads"), self.threads, self.start_button, self.stop_button):
+        for widget in (QLabel("Source"), self.source, QLabel("Model"), self.model_a, QLabel("threads"), self.threads,
+                       QLabel("beside"), self.model_b, QLabel("threads"), self.threads_b, self.same_frame,
+                       self.import_button, self.start_button, self.stop_button):
             controls.addWidget(widget)
         controls.addStretch(1)
         layout.addLayout(controls)
@@ -114,6 +127,13 @@ class LivePage(QWidget):
         self.stop_button.clicked.connect(self.stop)
         self._restore_choices()
         self.model_a.currentIndexChanged.connect(self._match_scene)
+        # a change applies at once: a running view restarts on the new choice (debounced)
+        self._restart = QTimer(self, singleShot=True, interval=300, timeout=self._apply_change)
+        for signal in (self.source.activated, self.model_a.activated, self.model_b.activated,
+                       self.threads.valueChanged, self.threads_b.valueChanged):
+            signal.connect(lambda *_: self._restart.start())
+        self._paused = False
+        self._recent: list[dict[int, object]] = [{}, {}]  # seq → image of the last frames of each pane
         state.package_changed.connect(self.add_package_models)
         if state.package_dir is not None:  # built before this page was
             self.add_package_models(state.package_dir)
@@ -167,6 +187,13 @@ class LivePage(QWidget):
             self.source.insertItem(0, f"Camera {cam['device']} ({cam['width']}×{cam['height']})", str(cam["index"]))
         if cameras and self.settings.get("camera") in (None, "synthetic"):
             self.source.setCurrentIndex(0)  # a webcam when there is one, the synthetic source otherwise
+            if self.settings.get("live_model_a") is None:  # on a camera, a model that means something there
+                for combo, name in ((self.model_a, "face"), (self.model_b, "face-int8")):
+                    combo.setCurrentIndex(max(0, combo.findData(name)))
+        self.state.cameras = cameras
+        if not cameras:
+            self.source.setItemText(self.source.findData("synthetic"), "Synthetic digits (no webcam found)")
+            self.no_camera = "No webcam found — synthetic source"
         self._cameras_known = True
         if self._autostart:
             self.start()
@@ -215,11 +242,12 @@ class LivePage(QWidget):
             self._add_path_source(chosen)  # remembered as the file itself: no dialog at the next start
         self.stop()
         names = [self.model_a.currentData()] + ([self.model_b.currentData()] if self.model_b.currentData() else [])
-        threads = [self.threads.value()] + [1] * (len(names) - 1)  # the device tier gets one core
+        threads = [self.threads.value(), self.threads_b.value()][:len(names)]
         self.settings.set("camera", self.source.currentData())
         self.settings.set("live_model_a", names[0])
         self.settings.set("live_model_b", self.model_b.currentData())
         self.settings.set("live_threads", self.threads.value())
+        self.settings.set("live_threads_b", self.threads_b.value())
         self.views[1].setVisible(len(names) > 1)
         self.start_button.setEnabled(False)
         self.message.setText("Loading models (Lite conversions run in child processes)…")
@@ -233,7 +261,9 @@ class LivePage(QWidget):
         for view in self.views:
             view._seq = None  # a new pipeline counts frames from 0 again
         self.stop_button.setEnabled(True)
-        self.message.setText(f"Running on {pipeline.source.name}")
+        self._recent = [{}, {}]
+        prefix = f"{self.no_camera} · " if getattr(self, "no_camera", "") and "synthetic" in pipeline.source.name else ""
+        self.message.setText(f"{prefix}Running on {pipeline.source.name}")
         self.show_events()  # e.g. the camera could not be opened and the synthetic source stands in
         self.timer.start()
 
@@ -253,13 +283,60 @@ class LivePage(QWidget):
         if self.pipeline is None:
             return
         self.show_events()
-        for i, view in enumerate(self.views[:len(self.pipeline.models)]):
+        count = len(self.pipeline.models)
+        for i in range(min(count, 2)):
             latest = self.pipeline.latest(i)
-            if latest is not None and latest.image is not None and getattr(view, "_seq", None) != latest.seq:
-                view._seq = latest.seq
-                view.show_frame(latest.image)
+            if latest is not None and latest.image is not None and latest.seq not in self._recent[i]:
+                self._recent[i][latest.seq] = latest.image
+                while len(self._recent[i]) > 90:  # ~3 s at 30 fps
+                    self._recent[i].pop(next(iter(self._recent[i])))
+        shown = self._frames_to_show(count)
+        for view, entry in zip(self.views, shown):
+            if entry is None:
+                continue  # this model has not finished a frame yet
+            seq, image = entry
+            if getattr(view, "_seq", None) != seq:
+                view._seq = seq
+                view.show_frame(image)
         if self.views[0].frames_shown % 15 == 1:
             self.stats.setText(self._stats_text())
+
+    def _frames_to_show(self, count: int) -> list[tuple[int, object] | None]:
+        """(seq, image) per pane: side by side, the newest frame both models processed (the slower one
+        skips frames it cannot keep up with), so the two overlays are of the same picture."""
+        newest = [(max(recent), recent[max(recent)]) if recent else None for recent in self._recent[:count]]
+        if count == 2 and self.same_frame.isChecked():
+            common = set(self._recent[0]) & set(self._recent[1])
+            if common:
+                seq = max(common)
+                self.views[1].setToolTip("")
+                return [(seq, self._recent[0][seq]), (seq, self._recent[1][seq])]
+            self.views[1].setToolTip("no frame processed by both models yet: each pane shows its newest")
+        return newest
+
+    def _apply_change(self) -> None:
+        if self.pipeline is not None or not self.start_button.isEnabled():
+            self.start()
+
+    # The view runs only while it is seen: another page, or booth mode, pauses it (and frees the cores).
+    def pause(self) -> None:
+        if self.pipeline is not None:
+            self._paused = True
+            self.stop()
+            self.message.setText("Paused while the view is not shown")
+
+    def resume(self) -> None:
+        if self._paused:
+            self._paused = False
+            self.start()
+
+    def hideEvent(self, event) -> None:
+        self.pause()
+        super().hideEvent(event)
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        self.resume()
 
     def _stats_text(self) -> str:
         stats = self.pipeline.stats()

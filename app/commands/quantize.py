@@ -1,0 +1,69 @@
+"""`edge-studio quant-debug`: per-layer INT8 error, the layers worth keeping in float, mixed precision."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from app.commands.output import print_json
+from converters.lite.convert import QUANT_METHODS
+
+
+def cmd_quant_debug(args) -> int:
+    from app.core.models.quantize import data_for, quant_debug, resolve_source
+
+    src, data = resolve_source(args.model)
+    if data is None or args.calib or args.data:
+        data = data_for(src, args.calib, args.data, args.calib_samples)
+    report = quant_debug(src, data, top_k=args.top_k, target=None if args.no_search else args.target,
+                         max_float=args.max_float, method=args.calib_method,
+                         keep=Path(args.keep) if args.keep else None)
+    if args.json:
+        print_json(report.to_json())
+        return 0
+    _print(report)
+    return 0
+
+
+def _print(report) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    if report.calibration["warning"]:
+        console.print(f"[yellow]warning:[/] {report.calibration['warning']}")
+    nodes = Table(title=f"INT8 error per node — {Path(report.model).name} (calibrated on {report.data})")
+    for column in ("rank", "node", "type", "cosine", "SNR dB", "adds dB"):
+        nodes.add_column(column, justify="right" if column not in ("node", "type") else "left")
+    for n in sorted(report.nodes, key=lambda n: n["rank"])[:15]:
+        nodes.add_row(str(n["rank"]), n["name"], n["type"], f"{n['cosine']:.5f}", f"{n['snr_db']:.1f}",
+                      f"{n['added_db']:.1f}")
+    console.print(nodes)
+    variants = Table(title=f"variants ({report.metric_name})")
+    for column in ("variant", "size KiB", report.metric_name, "cosine", "ms"):
+        variants.add_column(column, justify="left" if column == "variant" else "right")
+    for v in report.variants:
+        variants.add_row(v.name, f"{v.size_bytes / 1024:.1f}", f"{v.metric:.2f}", f"{v.cosine:.5f}",
+                         f"{v.latency_ms:.2f}")
+    console.print(variants)
+    if report.search:
+        s = report.search
+        nodes_text = ", ".join(s["float_nodes"]) or "none"
+        verdict = "reached" if s["reached"] else f"not reached (closest: {s['gap']:.2f} pt from FP32)"
+        console.print(f"search for ≥ {s['target']:.2f}: {verdict} with float nodes: {nodes_text} → {s['metric']:.2f}")
+
+
+def add_cli(sub) -> None:
+    p = sub.add_parser("quant-debug", help="per-layer INT8 error, sensitivity, and mixed precision (float layers)")
+    p.add_argument("model", help="source model (.onnx, .tflite, …) or a sample name: digits, face")
+    p.add_argument("--calib", help="calibration folder (.npy arrays or images); default: the model's own "
+                                   "training data (metrics.json's dataset) or the sample's frames")
+    p.add_argument("--data", help="dataset for the task metric (top-1): 'digits' or a class-folder path")
+    p.add_argument("--calib-samples", type=int, default=100)
+    p.add_argument("--calib-method", default=QUANT_METHODS[0], choices=QUANT_METHODS)
+    p.add_argument("--top-k", type=int, default=3, help="candidates re-quantized with that one node in float")
+    p.add_argument("--target", type=float, default=0.5,
+                   help="search: fewest float nodes bringing the metric within this many points of FP32")
+    p.add_argument("--max-float", type=int, default=5, help="search: give up beyond this many float nodes")
+    p.add_argument("--no-search", action="store_true", help="only the per-node table and the top-K sensitivity")
+    p.add_argument("--keep", metavar="DIR", help="copy every variant's .ms into DIR")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_quant_debug)

@@ -1,0 +1,342 @@
+"""quant-debug: where INT8 hurts and what keeping layers in float buys.
+
+1. Convert the source model to FP32 and INT8 .ms (calibrated on real data), run both on the same inputs
+   with every kernel's output kept (quant_trace, in a Lite child), and rank the nodes by the error each
+   adds: its SNR against FP32 minus the worst SNR of the nodes feeding it.
+2. Sensitivity: for the top-K candidates, re-quantize with that one node kept in float
+   (QuantConfig.skip_nodes → Lite's skip_quant_node) and measure the task metric.
+3. Search: add float nodes in order of measured gain until the metric is within `target` points of FP32.
+
+The task metric is on a 0–100 scale: top-1 % on the model's validation data when it has labels, else the
+outputs' cosine to FP32 × 100 (the lowest over outputs of the mean per-sample cosine).
+"""
+from __future__ import annotations
+
+import json
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from jobs.state import JobState
+
+# kernels that only move values: the error they show is their input's quantization, which the next
+# kernel repeats, so keeping one in float buys nothing (measured: digits' input Transpose)
+LAYOUT_ONLY = {"Transpose", "Reshape", "Flatten", "Squeeze", "Unsqueeze", "ExpandDims", "QuantDTypeCast"}
+TRACE_INPUTS = 8  # inputs whose every kernel output is compared (per-node stats are pooled over them)
+EVAL_LIMIT = 400  # evaluation inputs for the task metric
+
+
+@dataclass
+class QuantData:
+    """What quant-debug runs on: calibration samples, evaluation inputs (+ labels), the model's range."""
+
+    calibration: np.ndarray  # (N, *input shape without batch … with batch 1 per sample) stacked samples
+    evaluation: np.ndarray  # (M, ...) one sample per row, batch axis 1 per row
+    labels: np.ndarray | None
+    source: str  # where the data came from, for the report
+    value_range: tuple[float, float] | None = None  # what the model's preprocessing produces
+
+
+@dataclass
+class Variant:
+    name: str  # fp32, int8, int8+float[a,b]
+    path: str
+    size_bytes: int
+    float_nodes: list[str] = field(default_factory=list)
+    metric: float = 0.0
+    cosine: float = 0.0
+    latency_ms: float = 0.0
+
+    def to_json(self) -> dict:
+        return {"name": self.name, "path": self.path, "size_bytes": self.size_bytes, "float_nodes": self.float_nodes,
+                "metric": round(self.metric, 3), "cosine": round(self.cosine, 6), "latency_ms": round(self.latency_ms, 3)}
+
+
+@dataclass
+class QuantReport:
+    model: str
+    metric_name: str  # "top-1 %" or "cosine × 100"
+    data: str
+    calibration: dict  # samples, method, range, warning
+    nodes: list[dict]  # per matched node: name, type, inputs, cosine, snr_db, rel_mse, added_db, rank
+    variants: list[Variant]
+    sensitivity: list[dict]  # per top-K candidate: node, metric, gain
+    search: dict | None
+    seconds: float = 0.0
+
+    def worst(self, k: int = 3) -> list[str]:
+        return [n["name"] for n in sorted(self.nodes, key=lambda n: n["rank"])[:k]]
+
+    def to_json(self) -> dict:
+        return {"model": self.model, "metric": self.metric_name, "data": self.data, "calibration": self.calibration,
+                "worst_nodes": self.worst(), "nodes": self.nodes, "variants": [v.to_json() for v in self.variants],
+                "sensitivity": self.sensitivity, "search": self.search, "seconds": round(self.seconds, 1)}
+
+
+def range_warning(samples: np.ndarray, expected: tuple[float, float] | None) -> str:
+    """A warning when calibration data does not cover the range the model's preprocessing feeds it
+    (digits calibrated on [0, 1] noise for a [-1, 1] model: INT8 top-1 fell to 73.5 %), or exceeds it."""
+    if expected is None or samples.size == 0:
+        return ""
+    low, high = float(samples.min()), float(samples.max())
+    span = expected[1] - expected[0]
+    if span <= 0:
+        return ""
+    covered = (min(high, expected[1]) - max(low, expected[0])) / span
+    outside = max(expected[0] - low, high - expected[1], 0.0) / span
+    if covered < 0.5 or outside > 0.1:
+        return (f"calibration data spans [{low:.3g}, {high:.3g}] but the model's input range is "
+                f"[{expected[0]:.3g}, {expected[1]:.3g}]: INT8 ranges will not fit real inputs")
+    return ""
+
+
+def _metric(outputs: list[np.ndarray], reference: list[np.ndarray], labels: np.ndarray | None) -> tuple[float, float]:
+    """(task metric 0–100, cosine to FP32: lowest over outputs of the mean per-sample cosine)."""
+    from app.core.models.evaluate import cosine
+
+    cos = min(cosine(o, r) for o, r in zip(outputs, reference))
+    if labels is not None:
+        return 100.0 * float((outputs[0].argmax(-1) == labels).mean()), cos
+    return 100.0 * cos, cos
+
+
+class _Session:
+    """The FP32/INT8 conversions and Lite runs of one quant-debug call, in a temporary folder."""
+
+    def __init__(self, src: Path, data: QuantData, method: str, work: Path, state: JobState | None) -> None:
+        self.src, self.data, self.method, self.work, self.state = src, data, method, work, state
+        self.input_format = "NCHW" if src.suffix.lower() == ".onnx" else None  # keep the source's layout
+        self.inputs = work / "inputs.npz"
+        np.savez(self.inputs, x=data.evaluation)
+        self.reference: list[np.ndarray] = []
+
+    def convert(self, name: str, float_nodes: list[str] | None) -> Variant:
+        from converters.lite import QuantConfig, convert
+
+        quant = None if float_nodes is None else QuantConfig(self.data.calibration, method=self.method,
+                                                              skip_nodes=tuple(float_nodes))
+        path = self.work / f"{len(list(self.work.glob('*.ms')))}.ms"
+        result = convert(self.src, path, input_format=self.input_format, quant=quant, verify=False, state=self.state)
+        return Variant(name, str(path), result.size_bytes, list(float_nodes or []))
+
+    def run(self, variants: list[Variant], trace: bool = False) -> list[dict] | None:
+        """Outputs, metric, cosine and latency of each variant (in one Lite child); the per-node
+        table of variants[1] against variants[0] when `trace`."""
+        from jobs.child import run_child
+
+        out = self.work / "outputs.npz"
+        keys = {str(i): v.path for i, v in enumerate(variants)}
+        answer = run_child("app.core.models.quant_trace:run_variants_in_child",
+                           {"models": keys, "inputs": str(self.inputs), "out": str(out),
+                            "trace": ["0", "1", TRACE_INPUTS] if trace else None}, self.state)
+        with np.load(out) as saved:
+            for i, v in enumerate(variants):
+                outputs = [saved[k] for k in sorted((k for k in saved.files if k.split("/")[0] == str(i)),
+                                                    key=lambda k: int(k.split("/")[1]))]
+                if v.name == "fp32":
+                    self.reference = outputs
+                v.metric, v.cosine = _metric(outputs, self.reference, self.data.labels)
+                v.latency_ms = answer["latency_ms"][str(i)]
+        return answer["nodes"]
+
+
+def rank_nodes(nodes: list[dict]) -> list[dict]:
+    """Adds `added_db` (the SNR this node loses against the worst of its inputs) and `rank` (1 = the node
+    that adds the most error) to each node; graph inputs count as exact (100 dB)."""
+    snr = {n["name"]: min(o["snr_db"] for o in n["outputs"]) for n in nodes}
+    for n in nodes:
+        before = min((snr[i] for i in n["inputs"] if i in snr), default=100.0)
+        n["snr_db"], n["cosine"] = snr[n["name"]], min(o["cosine"] for o in n["outputs"])
+        n["added_db"] = round(max(0.0, before - snr[n["name"]]), 2)
+    for rank, n in enumerate(sorted(nodes, key=lambda n: (not _candidate(n), -n["added_db"], n["snr_db"])), 1):
+        n["rank"] = rank
+    return nodes
+
+
+def _candidate(node: dict) -> bool:
+    """A node worth keeping in float: it computes (not LAYOUT_ONLY) and Lite runs it in INT8."""
+    return node["type"] not in LAYOUT_ONLY and node.get("int8", True)
+
+
+def quant_debug(src: str | Path, data: QuantData, *, top_k: int = 3, target: float | None = 0.5,
+                max_float: int = 5, method: str = "MAX_MIN", keep: Path | None = None,
+                state: JobState | None = None) -> QuantReport:
+    """The per-node INT8 error of `src` (a source model: ONNX, TFLite, …), the metric gained by keeping
+    each of the top_k worst nodes in float, and (target given) the search for the fewest float nodes that
+    bring the metric within `target` points of FP32. keep: a folder that receives every variant's .ms."""
+    src = Path(src)
+    started = time.perf_counter()
+    warning = range_warning(data.calibration, data.value_range)
+    with tempfile.TemporaryDirectory(prefix="edge-studio-quant-") as tmp:
+        session = _Session(src, data, method, Path(tmp), state)
+        _progress(state, 0.05, "converting FP32 and INT8")
+        fp32, int8 = session.convert("fp32", None), session.convert("int8", [])
+        _progress(state, 0.2, "tracing every kernel on both")
+        nodes = rank_nodes(session.run([fp32, int8], trace=True))
+        candidates = [n["name"] for n in sorted(nodes, key=lambda n: n["rank"]) if _candidate(n)]
+        variants, sensitivity = [fp32, int8], []
+        singles = []
+        for k, name in enumerate(candidates[:top_k]):
+            _progress(state, 0.3 + 0.3 * k / max(top_k, 1), f"keeping {name} in float")
+            singles.append(session.convert(f"int8+float[{name}]", [name]))
+        if singles:
+            session.run([fp32, *singles])
+            variants += singles
+            sensitivity = [{"node": v.float_nodes[0], "metric": round(v.metric, 3),
+                            "gain": round(v.metric - int8.metric, 3), "cosine": round(v.cosine, 6)} for v in singles]
+        search = _search(session, fp32, int8, singles, candidates, target, max_float, variants, state) \
+            if target is not None else None
+        if keep is not None:
+            _keep(variants, keep)
+    return QuantReport(str(src), "top-1 %" if data.labels is not None else "cosine × 100", data.source,
+                       {"samples": int(len(data.calibration)), "method": method,
+                        "range": [float(data.calibration.min()), float(data.calibration.max())],
+                        "model_range": list(data.value_range) if data.value_range else None, "warning": warning},
+                       nodes, variants, sensitivity, search, time.perf_counter() - started)
+
+
+def _search(session: _Session, fp32: Variant, int8: Variant, singles: list[Variant], candidates: list[str],
+            target: float, max_float: int, variants: list[Variant], state: JobState | None) -> dict:
+    """Greedy: nodes in order of measured single-node gain (then the error ranking), added one at a time
+    until the metric is within `target` points of FP32; stops at the first set that reaches it."""
+    goal = fp32.metric - target
+    best = max([int8, *singles], key=lambda v: v.metric)
+    if int8.metric >= goal:
+        return {"target": round(goal, 3), "reached": True, "float_nodes": [], "metric": round(int8.metric, 3), "tried": 0}
+    measured = [v.float_nodes[0] for v in sorted(singles, key=lambda v: -v.metric)]
+    order = measured + [c for c in candidates if c not in measured]
+    tried = 0
+    if best is not int8 and best.metric >= goal:
+        chosen = best
+    else:
+        chosen = None
+        for size in range(2, min(max_float, len(order)) + 1):
+            _progress(state, 0.6 + 0.35 * size / max_float, f"keeping {size} nodes in float")
+            variant = session.convert(f"int8+float[{','.join(order[:size])}]", order[:size])
+            session.run([fp32, variant])
+            variants.append(variant)
+            tried += 1
+            best = max(best, variant, key=lambda v: v.metric)
+            if variant.metric >= goal:
+                chosen = variant
+                break
+    found = chosen or best
+    return {"target": round(goal, 3), "reached": chosen is not None, "float_nodes": found.float_nodes,
+            "metric": round(found.metric, 3), "gap": round(fp32.metric - found.metric, 3), "tried": tried}
+
+
+def _keep(variants: list[Variant], folder: Path) -> None:
+    import shutil
+
+    folder.mkdir(parents=True, exist_ok=True)
+    for v in variants:
+        name = v.name.replace("+float[", "_float_").replace("]", "").replace(",", "_").replace("/", "_")[:120]
+        target = folder / f"{name}.ms"
+        shutil.copyfile(v.path, target)
+        v.path = str(target)
+
+
+def _progress(state: JobState | None, fraction: float, status: str) -> None:
+    if state is not None:
+        state.check()
+        state.set_progress(fraction, status)
+
+
+# -- where the data comes from ----------------------------------------------------------------------
+def data_for(model: Path, calib: str | None = None, data: str | None = None, samples: int = 100) -> QuantData:
+    """Calibration from --calib, else from the model's training data (its metrics.json's dataset, or
+    --data); evaluation on the dataset's validation split (with labels) or held-out calibration files.
+    Never random: a model with neither is refused."""
+    from app.core.models.evaluate import find_preprocess, validation_inputs
+
+    spec = find_preprocess(model)
+    dataset = data or _training_data(model)
+    value_range = spec.value_range() if spec else None
+    if dataset:
+        from app.core.models.datasets import load_dataset_for
+
+        loaded = load_dataset_for(dataset, spec)
+        train, _ = loaded.split(0.2, 0)
+        x_val, y_val = validation_inputs(loaded, spec)
+        if calib:
+            cal = _folder(model, calib, x_val.shape[1:], samples)
+        else:
+            picks = train[np.linspace(0, len(train) - 1, min(samples, len(train))).astype(int)]
+            cal = loaded.inputs(picks)  # spread over the whole training split: every class
+        return QuantData(cal, x_val[:EVAL_LIMIT], y_val[:EVAL_LIMIT], f"{dataset} (validation split)",
+                         value_range or loaded.preprocess.value_range())
+    if not calib:
+        raise ValueError(f"{model.name}: no dataset is known for it: give --calib DIR (real inputs, .npy or "
+                         "images) or --data")
+    shape = spec.input_shape if spec else _source_shape(model)
+    arrays = _folder(model, calib, shape[1:], samples * 2)
+    half = max(1, len(arrays) // 2)
+    return QuantData(arrays[:half], arrays[half:] if len(arrays) > 1 else arrays, None, f"{calib} (held-out half)",
+                     value_range)
+
+
+def _source_shape(model: Path) -> tuple[int, ...]:
+    from converters.formats import source_format
+    from converters.lite.convert import source_inputs
+
+    try:
+        inputs = source_inputs(model, source_format(model, None).name)
+    except Exception as exc:  # LiteError, an unknown suffix: the message names the file
+        raise ValueError(str(exc)) from None
+    if len(inputs) != 1 or any(d <= 0 for d in inputs[0][1]):
+        raise ValueError(f"{model.name}: quant-debug takes one input of fixed shape, not {inputs}")
+    return tuple(inputs[0][1])
+
+
+def _folder(model: Path, folder: str, shape, limit: int) -> np.ndarray:
+    from converters.lite import calibration
+
+    try:
+        return np.concatenate(calibration.collect(folder, (1, *shape), limit=limit))
+    except calibration.CalibrationError as exc:
+        raise ValueError(f"{model.name}: {exc}") from None
+
+
+def _training_data(model: Path) -> str | None:
+    """The dataset the model was trained on, as its metrics.json names it."""
+    from app.core.preprocess import find_sidecar
+
+    found = find_sidecar(model, "metrics.json")
+    if not found:
+        return None
+    try:
+        return json.loads(Path(found).read_text()).get("dataset_source") or None
+    except (OSError, ValueError):
+        return None
+
+
+def face_data(frames: int = 40) -> QuantData:
+    """The face detector's data: synthetic face frames prepared like the live pipeline does (the
+    calibration of the face-int8 sample); even frames calibrate, odd ones evaluate."""
+    from app.core.live.postprocess import face_spec
+    from app.core.live.sources import SyntheticSource
+
+    spec, source = face_spec("face"), SyntheticSource(scene="face")
+    x = np.concatenate([spec.prepare(source.render(i * 7)[0])[0] for i in range(frames)])
+    return QuantData(x[0::2], x[1::2], None, "synthetic face frames", spec.preprocess.value_range())
+
+
+def resolve_source(model: str) -> tuple[Path, QuantData | None]:
+    """A model path, or a sample name ("digits", "face") → (source file, its data when the sample has it)."""
+    from sample_models import DIGITS_ONNX
+
+    if model in ("digits", "digits-int8"):
+        return DIGITS_ONNX, None
+    if model in ("face", "face-int8"):
+        from sample_models.face_detection import ensure_face_detector
+
+        return ensure_face_detector(), face_data()
+    path = Path(model)
+    if not path.is_file():
+        raise ValueError(f"{model}: not a file or a sample name (digits, face)")
+    if path.suffix.lower() in (".ms",):
+        raise ValueError(f"{path.name}: quant-debug needs the source model (.onnx, .tflite, …), not a converted .ms")
+    return path, None

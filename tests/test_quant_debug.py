@@ -1,0 +1,139 @@
+"""quant-debug on a minimal graph with one known bad layer, and mixed precision checked in the .ms itself.
+
+The bad layer: a Gemm whose weight matrix holds, in every output column, one entry 300× the others, on
+an input channel the layer before always zeroes (Relu of a bias of -100). In FP32 that channel adds
+nothing; in INT8 the outliers set every column's weight scale (per channel), so the ordinary weights
+round to 0 or ±2.4 and the layer's output is wrong. The ranking must put that layer first, and keeping
+it in float (skip_quant_node) must close the gap.
+"""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import onnx
+import pytest
+from onnx import TensorProto, helper, numpy_helper
+
+from app.core.models.quant_trace import ErrorStats
+from app.core.models.quantize import QuantData, quant_debug, range_warning
+from converters.lite import QuantConfig, convert
+from converters.lite.replay import replay
+
+ROOT = Path(__file__).resolve().parents[1]
+WIDTH = 16
+
+
+def outlier_net(path: Path) -> Path:
+    rng = np.random.default_rng(0)
+    w1 = rng.normal(0, 0.5, (WIDTH, WIDTH)).astype(np.float32)
+    b1 = np.zeros(WIDTH, np.float32)
+    b1[0] = -100.0  # channel 0 is always 0 after the Relu
+    w2 = rng.normal(0, 1.0, (WIDTH, WIDTH)).astype(np.float32)
+    w2[0, :] = 300.0  # the outliers, on the channel that is always 0
+    w3 = rng.normal(0, 0.5, (WIDTH, 8)).astype(np.float32)
+    inits = [numpy_helper.from_array(a, n) for a, n in ((w1, "w1"), (b1, "b1"), (w2, "w2"),
+                                                         (np.zeros(WIDTH, np.float32), "b2"), (w3, "w3"),
+                                                         (np.zeros(8, np.float32), "b3"))]
+    nodes = [helper.make_node("Gemm", ["x", "w1", "b1"], ["h1"], name="good1"),
+             helper.make_node("Relu", ["h1"], ["r1"], name="relu1"),
+             helper.make_node("Gemm", ["r1", "w2", "b2"], ["h2"], name="bad"),
+             helper.make_node("Relu", ["h2"], ["r2"], name="relu2"),
+             helper.make_node("Gemm", ["r2", "w3", "b3"], ["y"], name="good2")]
+    model = helper.make_model(
+        helper.make_graph(nodes, "outlier", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, WIDTH])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 8])], inits),
+        opset_imports=[helper.make_opsetid("", 13)])
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    onnx.save(model, str(path))
+    return path
+
+
+def _data() -> QuantData:
+    x = np.random.default_rng(1).uniform(-1, 1, (60, 1, WIDTH)).astype(np.float32)
+    return QuantData(x[:40], x[40:], None, "uniform [-1, 1]", (-1.0, 1.0))
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory):
+    src = outlier_net(tmp_path_factory.mktemp("quant") / "outlier.onnx")
+    return src, quant_debug(src, _data(), top_k=2, target=0.5, max_float=2)
+
+
+def test_ranking_names_the_bad_layer_and_float_closes_the_gap(report):
+    _, result = report
+    assert result.worst(1) == ["bad"], [(n["name"], n["added_db"]) for n in result.nodes]
+    fp32, int8 = result.variants[:2]
+    assert int8.cosine < 0.95  # the outliers really hurt
+    gains = {s["node"]: s for s in result.sensitivity}
+    assert gains["bad"]["cosine"] > 0.99 and gains["bad"]["gain"] > 5, gains
+    assert gains["bad"]["gain"] == max(s["gain"] for s in result.sensitivity)
+    assert result.search["reached"] and result.search["float_nodes"] == ["bad"], result.search
+    assert int8.size_bytes < fp32.size_bytes
+
+
+def test_skip_quant_node_leaves_the_node_in_float_in_the_ms(report, tmp_path):
+    """Read from the converted model at run time (its kernels' output types), not from the config."""
+    src, _ = report
+    data = _data()
+
+    def output_types(skip: tuple[str, ...]) -> dict[str, str]:
+        out = convert(src, tmp_path / f"skip{len(skip)}.ms", quant=QuantConfig(data.calibration, skip_nodes=skip),
+                      verify=False)
+        trace = replay(out.path, [[data.evaluation[0]]], trace=True).trace
+        return {n.name: str(n.outputs[0].data.dtype) for n in trace if n.outputs[0].data is not None}
+
+    assert output_types(())["bad"] == "int8"
+    mixed = output_types(("bad",))
+    assert mixed["bad"] == "float32"
+    assert mixed["good1"] == "int8" and mixed["good2"] == "int8"  # the others stay quantized
+
+
+def test_bad_skip_node_name_is_refused_in_one_line(tmp_path):
+    src = outlier_net(tmp_path / "outlier.onnx")
+    with pytest.raises(Exception, match="cannot keep 'a,b' in float"):
+        convert(src, tmp_path / "x.ms", quant=QuantConfig(_data().calibration, skip_nodes=("a,b",)), verify=False)
+
+
+def test_range_warning():
+    noise01 = np.random.default_rng(0).uniform(0, 1, (10, 1, 28, 28))
+    assert "input range is [-1, 1]" in range_warning(noise01, (-1.0, 1.0))
+    assert range_warning(noise01 * 2 - 1, (-1.0, 1.0)) == ""
+    assert "spans" in range_warning(noise01 * 255, (0.0, 1.0))  # raw pixels for a [0, 1] model
+
+
+def test_error_stats_on_known_values():
+    s = ErrorStats()
+    ref = np.array([3.0, 4.0])
+    s.add(ref, ref * 1.1)  # same direction, 10 % off
+    out = s.to_json()
+    assert out["cosine"] == pytest.approx(1.0) and out["rel_mse"] == pytest.approx(0.01)
+    assert out["snr_db"] == pytest.approx(20.0)
+
+
+def test_cli_refuses_a_converted_model_in_one_line(tmp_path):
+    ms = tmp_path / "m.ms"
+    ms.write_bytes(b"\0" * 16)
+    run = subprocess.run([sys.executable, "-m", "app", "quant-debug", str(ms), "--json"], cwd=ROOT,
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode != 0
+    assert "needs the source model" in run.stderr and "Traceback" not in run.stderr
+    assert len(run.stderr.strip().splitlines()) == 1
+
+
+def test_cli_json_on_the_outlier_net(tmp_path):
+    src = outlier_net(tmp_path / "outlier.onnx")
+    calib = tmp_path / "calib"
+    calib.mkdir()
+    for i, row in enumerate(_data().calibration):
+        np.save(calib / f"{i:03d}.npy", row)
+    run = subprocess.run([sys.executable, "-m", "app", "quant-debug", str(src), "--calib", str(calib), "--top-k", "1",
+                          "--no-search", "--json"], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr[-2000:]
+    result = json.loads(run.stdout[run.stdout.index("{"):])
+    assert result["worst_nodes"][0] == "bad"
+    assert result["sensitivity"][0]["node"] == "bad" and result["sensitivity"][0]["gain"] > 5
