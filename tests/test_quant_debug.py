@@ -54,7 +54,7 @@ def outlier_net(path: Path) -> Path:
 
 
 def _data() -> QuantData:
-    x = np.random.default_rng(1).uniform(-1, 1, (60, 1, WIDTH)).astype(np.float32)
+    x = np.random.default_rng(1).uniform(-1, 1, (60, WIDTH)).astype(np.float32)
     return QuantData(x[:40], x[40:], None, "uniform [-1, 1]", (-1.0, 1.0))
 
 
@@ -84,7 +84,7 @@ def test_skip_quant_node_leaves_the_node_in_float_in_the_ms(report, tmp_path):
     def output_types(skip: tuple[str, ...]) -> dict[str, str]:
         out = convert(src, tmp_path / f"skip{len(skip)}.ms", quant=QuantConfig(data.calibration, skip_nodes=skip),
                       verify=False)
-        trace = replay(out.path, [[data.evaluation[0]]], trace=True).trace
+        trace = replay(out.path, [[data.evaluation[:1]]], trace=True).trace
         return {n.name: str(n.outputs[0].data.dtype) for n in trace if n.outputs[0].data is not None}
 
     assert output_types(())["bad"] == "int8"

@@ -266,9 +266,19 @@ class MainWindow(QMainWindow):
         resume = live.pipeline is not None if resume_live is None else resume_live
         live.stop()
         self.booth = BoothWindow(self.state, self.settings)
+        # Deleted once closed: its C++ children (the clip recorder, timers, shortcuts) keep their Python
+        # wrappers alive and point back at the booth, a cycle Python's gc cannot see; without this every
+        # enter/leave leaked the whole window (~13 MB, found by tests/test_gui_soak.py).
+        self.booth.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        booth = self.booth
+        booth.destroyed.connect(lambda: self._booth_gone(booth))
         if resume:
             self.booth.left.connect(live.autostart)
         self.booth.showFullScreen()
+
+    def _booth_gone(self, booth) -> None:
+        if self.booth is booth:  # not a newer booth entered before this one's deferred delete
+            self.booth = None
 
     def show_health(self, report: dict) -> None:
         bridge = report["lite_bridge"]

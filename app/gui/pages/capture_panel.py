@@ -22,6 +22,7 @@ from app.core.live.capture import CaptureSession, class_folder_name
 from app.gui.dialogs import show_error
 from app.gui.live_view import FrameView, to_pixmap
 from app.gui.state import workspace
+from app.gui.theme import WARN
 
 RECORD_HZ = 8
 
@@ -45,6 +46,11 @@ class CapturePanel(QGroupBox):
         self.preview = FrameView("camera closed")
         self.preview.setMinimumSize(200, 150)
         left.addWidget(self.preview)
+        self.notice = QLabel("")  # says so when no webcam was found and the synthetic source records instead
+        self.notice.setObjectName("captureNotice")
+        self.notice.setWordWrap(True)
+        self.notice.setStyleSheet(f"color: {WARN}; font-weight: 600;")
+        left.addWidget(self.notice)
         layout.addLayout(left, 1)
         right = QVBoxLayout()
         row = QHBoxLayout()
@@ -86,6 +92,9 @@ class CapturePanel(QGroupBox):
             return
         self.preview_timer.start()
         self.record_button.setEnabled(self.classes.count() > 0)
+        fell_back = "synthetic" in self.session.source.name and self.source.currentData() != "synthetic"
+        self.notice.setText("No webcam found — synthetic source: the samples you record are synthetic digits"
+                            if fell_back else "")
 
     def add_class(self) -> None:
         try:
