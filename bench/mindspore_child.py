@@ -22,6 +22,9 @@ def _mindspore(threads: int = 0):
     if threads and hasattr(os, "sched_setaffinity"):  # also keeps MindSpore's other pools on those cores
         cores = sorted(os.sched_getaffinity(0))[:threads]
         os.sched_setaffinity(0, cores)
+    from app.core.models.mindspore_cpu import prepare_environment
+
+    prepare_environment()  # oneDNN's fast kernels on AVX-512 CPUs (see mindspore_cpu)
     import mindspore as ms
 
     if threads:

@@ -116,7 +116,8 @@ class ScriptedUser:
         self.qtbot.waitUntil(lambda: booth.scene_index == 1, timeout=10_000)
         self.wait_booth_frames(booth)
         QTest.keySequence(booth, QKeySequence("Ctrl+Shift+Q"))
-        self.qtbot.waitUntil(lambda: not booth.isVisible() and booth.pipeline is None, timeout=60_000)
+        del booth  # the window deletes itself once closed; MainWindow then forgets it
+        self.qtbot.waitUntil(lambda: self.window.booth is None, timeout=60_000)
         self.wait_live_frames()  # the main window's live view ran on beside the booth
 
     def wait_booth_frames(self, booth, count: int = 10) -> None:

@@ -40,6 +40,9 @@ def _onnxruntime_matches_mindspore(path):
     # qkv unstacked in attention: Unstack
     ("mindcv.models.vit:VisionTransformer", {"image_size": 32, "patch_size": 16, "embed_dim": 48, "depth": 2,
                                              "num_heads": 3, "num_classes": 10}, (1, 3, 32, 32), {"unstack": 2}),
+    # nn.GroupNorm and exact (erf) GELU: "Can not find key GroupNorm" / "… Erf in convert map"
+    ("mindcv.models.poolformer:PoolFormer", {"layers": [1, 1, 1, 1], "embed_dims": [8, 16, 16, 32],
+                                             "num_classes": 10}, (1, 3, 32, 32), {"groupnorm": 9, "gelu_erf": 4}),
     # building it multiplies a Parameter by a float: SystemError under NumPy 2 without the warm-up
     ("mindcv.models.convnext:ConvNeXt", {"in_channels": 3, "num_classes": 10, "depths": [1, 1, 1, 1],
                                          "dims": [8, 16, 32, 64]}, (1, 3, 32, 32), {}),

@@ -77,6 +77,8 @@ def cmd_convert(args) -> int:
         print_json(result.to_json())
         return 0
     print(f"{result.path}  {result.size_bytes / 1024:.1f} KiB  {result.precision}  {result.seconds:.2f} s")
+    for warning in result.warnings:
+        print(f"warning: {warning}")
     if result.repairs:  # rewrites around Lite 2.0's defects (converters/repairs.py), in a temp copy
         from converters.repairs import describe
 

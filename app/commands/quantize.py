@@ -6,16 +6,34 @@ from pathlib import Path
 from app.commands.output import print_json
 from converters.lite.convert import QUANT_METHODS
 
+SWEEP_SIZES = (10, 50, 100, 300)
+
 
 def cmd_quant_debug(args) -> int:
-    from app.core.models.quantize import data_for, quant_debug, resolve_source
+    from app.core.models.quantize import (
+        calibration_sweep,
+        data_for,
+        quant_debug,
+        resolve_source,
+    )
 
     src, data = resolve_source(args.model)
     if data is None or args.calib or args.data:
-        data = data_for(src, args.calib, args.data, args.calib_samples)
+        data = data_for(src, args.calib, args.data, max(SWEEP_SIZES) if args.sweep else args.calib_samples)
+    if args.sweep:
+        rows = calibration_sweep(src, data, tuple(QUANT_METHODS[:2]), SWEEP_SIZES)
+        if args.json:
+            print_json({"model": str(src), "data": data.source, "sweep": rows})
+        else:
+            for row in rows:
+                print(f"{row['method']:8s} {row['samples']:4d} samples  metric {row['metric']:.2f} "
+                      f"(FP32 {row['fp32_metric']:.2f})  cosine {row['cosine']:.5f}")
+        return 0
     report = quant_debug(src, data, top_k=args.top_k, target=None if args.no_search else args.target,
                          max_float=args.max_float, method=args.calib_method,
                          keep=Path(args.keep) if args.keep else None)
+    report.constraints = {k: v for k, v in (("max_latency_ms", args.max_latency), ("max_size_kib", args.max_size_kib),
+                                            ("min_metric", args.min_metric)) if v is not None}
     if args.json:
         print_json(report.to_json())
         return 0
@@ -30,7 +48,7 @@ def _print(report) -> None:
     console = Console()
     if report.calibration["warning"]:
         console.print(f"[yellow]warning:[/] {report.calibration['warning']}")
-    nodes = Table(title=f"INT8 error per node — {Path(report.model).name} (calibrated on {report.data})")
+    nodes = Table(title=f"INT8 error per node — {Path(report.model).name} — {report.data}")
     for column in ("rank", "node", "type", "cosine", "SNR dB", "adds dB"):
         nodes.add_column(column, justify="right" if column not in ("node", "type") else "left")
     for n in sorted(report.nodes, key=lambda n: n["rank"])[:15]:
@@ -49,6 +67,8 @@ def _print(report) -> None:
         nodes_text = ", ".join(s["float_nodes"]) or "none"
         verdict = "reached" if s["reached"] else f"not reached (closest: {s['gap']:.2f} pt from FP32)"
         console.print(f"search for ≥ {s['target']:.2f}: {verdict} with float nodes: {nodes_text} → {s['metric']:.2f}")
+    for tier, chosen in report.picks(**report.constraints).items():
+        console.print(f"{tier} pick: {chosen['variant'] or 'none'} — {chosen['why']}")
 
 
 def add_cli(sub) -> None:
@@ -64,6 +84,11 @@ def add_cli(sub) -> None:
                    help="search: fewest float nodes bringing the metric within this many points of FP32")
     p.add_argument("--max-float", type=int, default=5, help="search: give up beyond this many float nodes")
     p.add_argument("--no-search", action="store_true", help="only the per-node table and the top-K sensitivity")
+    p.add_argument("--sweep", action="store_true",
+                   help="instead: INT8 metric for MAX_MIN and KL × 10/50/100/300 calibration samples")
+    p.add_argument("--max-latency", type=float, metavar="MS", help="pick: limit on latency (1 thread)")
+    p.add_argument("--max-size-kib", type=float, metavar="KIB", help="pick: limit on file size")
+    p.add_argument("--min-metric", type=float, help="pick: lowest acceptable task metric (top-1 %% or cosine × 100)")
     p.add_argument("--keep", metavar="DIR", help="copy every variant's .ms into DIR")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_quant_debug)

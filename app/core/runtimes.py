@@ -164,6 +164,9 @@ def _mindspore_outputs(model: str, x: np.ndarray, folder: Path) -> list[np.ndarr
     from app.core.files import enter_mindspore_scratch
 
     enter_mindspore_scratch(folder)
+    from app.core.models.mindspore_cpu import prepare_environment
+
+    prepare_environment()  # oneDNN's fast kernels on AVX-512 CPUs (see mindspore_cpu)
     import mindspore as ms
     from mindspore import Tensor, nn
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import traceback
 from typing import Any, Callable
 
-from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtCore import QCoreApplication, QObject, QThread, Signal, Slot
 
 from jobs.state import JobState
 
@@ -32,6 +32,14 @@ class Job(QObject):
             self.failed.emit(exc)
         else:
             self.finished.emit(result)
+        finally:
+            # Back to the GUI thread: the runner's deleteLater() would be posted to this job's thread,
+            # which has finished by then and never processes it (no Job was ever deleted).
+            self.moveToThread(QCoreApplication.instance().thread())
+            # PySide still keeps a finished Job's wrapper alive (references Python's gc cannot see): let go
+            # of the function, its arguments and what their closures hold (a whole booth window, found
+            # by tests/test_gui_soak.py), so that only the small Job shell remains.
+            self._fn = self._kwargs = None
 
     def cancel(self) -> None:
         self.state.cancel()

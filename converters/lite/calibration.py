@@ -108,3 +108,20 @@ def write_bins(samples: list[np.ndarray], folder: Path) -> int:
     for i, sample in enumerate(samples):
         sample.tofile(folder / f"{i:05d}.bin")
     return len(samples)
+
+
+def range_warning(samples: np.ndarray, expected: tuple[float, float] | None) -> str:
+    """A warning when calibration data does not cover the range the model's preprocessing feeds it
+    (digits calibrated on [0, 1] noise for a [-1, 1] model: INT8 top-1 fell to 73.5 %), or exceeds it."""
+    if expected is None or samples.size == 0:
+        return ""
+    low, high = float(samples.min()), float(samples.max())
+    span = expected[1] - expected[0]
+    if span <= 0:
+        return ""
+    covered = (min(high, expected[1]) - max(low, expected[0])) / span
+    outside = max(expected[0] - low, high - expected[1], 0.0) / span
+    if covered < 0.6 or outside > 0.1:  # real images span most of the range
+        return (f"calibration data spans [{low:.3g}, {high:.3g}] but the model's input range is "
+                f"[{expected[0]:.3g}, {expected[1]:.3g}]: INT8 ranges will not fit real inputs")
+    return ""

@@ -69,13 +69,14 @@ class ConvertResult:
     log_tail: list[str]  # Lite's own error/warning lines from the conversion (often harmless)
     verification: Verification | None = None  # the artifact run against the source model (verify=False: None)
     repairs: dict[str, int] = field(default_factory=dict)  # converters/prepare.py passes applied: name -> count
+    warnings: list[str] = field(default_factory=list)  # e.g. calibration data outside the model's input range
 
     def to_json(self) -> dict:
         return {"path": str(self.path), "size_bytes": self.size_bytes, "seconds": round(self.seconds, 3),
                 "source_format": self.source_format, "save_format": self.save_format,
                 "precision": self.precision, "log_tail": self.log_tail,
                 "verification": self.verification.model_dump(mode="json") if self.verification else None,
-                "repairs": self.repairs}
+                "repairs": self.repairs, "warnings": self.warnings}
 
 
 def _check_source(src: Path, fmt) -> Path | None:
@@ -274,6 +275,11 @@ def convert(src: str | Path, dst: str | Path, *, fmk: str | None = None, input_f
             produced.chmod(0o644)  # Lite writes its output read-only
             precision = "int8" if quant else "fp16" if fp16_weights else "fp32"
             verification = None
+            warnings: list[str] = []
+            if calibration_samples and value_range:  # the caller's range: what the model's preprocessing feeds it
+                values = np.concatenate([a.ravel() for inputs in calibration_samples for a in inputs])
+                if problem := calibration.range_warning(values, value_range):
+                    warnings.append(problem)
             if verify and calibration_samples is not None:
                 # INT8 is only meant for inputs like its calibration data: random inputs with its mean, spread
                 # and range (uniform over the range would push most values out to where the data never goes),
@@ -292,7 +298,7 @@ def convert(src: str | Path, dst: str | Path, *, fmk: str | None = None, input_f
             if runner is not None:
                 runner.close()
     return ConvertResult(dst, dst.stat().st_size, time.perf_counter() - started, fmt.name, out_fmt.name,
-                         precision, lite_errors(logs[0] if logs else ""), verification, repairs)
+                         precision, lite_errors(logs[0] if logs else ""), verification, repairs, warnings)
 
 
 def _prepared(src: Path, fmt_name: str, shapes: Mapping[str, Sequence[int]], work: Path) -> tuple[Path, dict]:

@@ -102,6 +102,9 @@ class MindSporeModel:
         # started by the app: the parent owns (and removes) the scratch folder, even if this process is killed;
         # a Ray replica passes a folder of its own
         enter_mindspore_scratch(scratch or os.environ.get(SCRATCH_ENV) or None)
+        from app.core.models.mindspore_cpu import prepare_environment
+
+        prepare_environment()  # oneDNN's fast kernels on AVX-512 CPUs (see mindspore_cpu)
         import mindspore as ms
         from mindspore import Tensor, nn
 

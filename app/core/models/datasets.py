@@ -47,13 +47,29 @@ def load_digits(size: int = DIGITS_SIZE, **_ignored) -> Dataset:
     """The 1,797 8×8 digits bundled with scikit-learn, upsampled to size×size gray images
     (28 for the small CNN; model-zoo nets that downsample 32× take 32)."""
     import cv2
+
+    pixels, target = _digits_arrays()
+    small = np.clip(pixels.reshape(-1, 8, 8) * 16, 0, 255).astype(np.uint8)  # 0..16 → 0..255
+    images = np.stack([cv2.resize(im, (size, size), interpolation=cv2.INTER_LINEAR) for im in small])
+    spec = PreprocessSpec(width=size, height=size, channels=1, color="GRAY", mean=(0.5,), std=(0.5,))
+    return Dataset("digits", images, target.astype(np.int64), [str(d) for d in range(10)], spec, [])
+
+
+def _digits_arrays() -> tuple[np.ndarray, np.ndarray]:
+    """(1797×64 pixels 0..16, 1797 labels) from scikit-learn's bundled digits.csv.gz, read directly:
+    `import sklearn.datasets` pulls in SciPy and costs seconds a visitor would wait for (4.3 s vs
+    0.4 s measured); the package's own loader is the fallback if the file ever moves."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("sklearn")  # finds the package without importing it
+    path = Path(spec.origin).parent / "datasets" / "data" / "digits.csv.gz" if spec and spec.origin else None
+    if path is not None and path.is_file():
+        table = np.loadtxt(path, delimiter=",")
+        return table[:, :-1], table[:, -1].astype(np.int64)
     from sklearn.datasets import load_digits as sk_digits
 
     bunch = sk_digits()
-    small = np.clip(bunch.images * 16, 0, 255).astype(np.uint8)  # 0..16 → 0..255
-    images = np.stack([cv2.resize(im, (size, size), interpolation=cv2.INTER_LINEAR) for im in small])
-    spec = PreprocessSpec(width=size, height=size, channels=1, color="GRAY", mean=(0.5,), std=(0.5,))
-    return Dataset("digits", images, bunch.target.astype(np.int64), [str(d) for d in range(10)], spec, [])
+    return bunch.data, bunch.target
 
 
 def load_folder(folder: str | Path, size: int = 64, color: str = "RGB") -> Dataset:

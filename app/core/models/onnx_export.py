@@ -9,6 +9,8 @@ What 2.10's exporter fails on, and what is done about it (each rewrite computes 
 - `x += y` on tensors becomes InplaceAddExt (and `-=`/`*=` their in-place kernels), which has no ONNX
   form: during the export, augmented assignment on tensors is plain x = x + y.
 - ops.Unstack cells/primitives: Split into ones, then Squeeze.
+- nn.GroupNorm ("Can not find key GroupNorm"): Reshape, ReduceMean, Sqrt with the same Parameters.
+- exact nn.GELU ("Can not find key Erf"): erf as a rational-exponential approximation within 1.5e-7.
 - Building some mindcv nets (ConvNeXt) under NumPy 2 fails: the first Tensor × float of a process
   raises once. Call `numpy2_safe_init()` before building the net.
 """
@@ -62,7 +64,42 @@ def _exportable_cells():
             parts = ops.split(x, 1, self.axis)
             return tuple(ops.squeeze(p, self.axis) for p in parts)
 
+    class GroupNormExport(nn.Cell):
+        """nn.GroupNorm spelled with Reshape/ReduceMean/Sqrt (2.10 has no GroupNorm export); same
+        Parameters, same formula: per sample and group, (x - mean) / sqrt(var + eps), then γ, β."""
+
+        def __init__(self, norm):
+            super().__init__()
+            self.groups, self.eps = norm.num_groups, norm.eps
+            self.gamma, self.beta = norm.gamma, norm.beta
+
+        def construct(self, x):
+            grouped = ops.reshape(x, (x.shape[0], self.groups, -1))
+            centered = grouped - ops.mean(grouped, 2, True)
+            var = ops.mean(centered * centered, 2, True)
+            y = ops.reshape(centered / ops.sqrt(var + self.eps), x.shape)
+            shape = (1, x.shape[1]) + (1,) * (len(x.shape) - 2)
+            return y * ops.reshape(self.gamma, shape) + ops.reshape(self.beta, shape)
+
+    class GELUExport(nn.Cell):
+        """Exact (erf) GELU without Erf, which 2.10 cannot export: erf by Abramowitz & Stegun 7.1.26,
+        |error| < 1.5e-7 — below float32's own rounding of the result; export_onnx's check measures it."""
+
+        def construct(self, x):
+            z = x * 0.7071067811865476
+            a = ops.abs(z)
+            t = ops.pow(1.0 + 0.3275911 * a, -1.0)  # not 1 / …: Reciprocal has no export either
+            poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))))
+            erf_abs = 1.0 - poly * ops.exp(-(a * a))
+            erf = erf_abs * z / ops.maximum(a, 1e-30)  # odd: the sign of z
+            return 0.5 * x * (1.0 + erf)
+
+    def gelu(cell):
+        return GELUExport() if getattr(cell, "approximate", "tanh") in ("none", False) else None
+
     return {nn.HSwish: ("hswish", lambda cell: HSwishExport()),
+            nn.GELU: ("gelu_erf", gelu),
+            nn.GroupNorm: ("groupnorm", lambda cell: GroupNormExport(cell)),
             nn.HSigmoid: ("hsigmoid", lambda cell: HSigmoidExport()),
             ops.Unstack: ("unstack", lambda prim: UnstackExport(int(prim.axis)))}
 
@@ -81,10 +118,13 @@ def make_exportable(net) -> dict[str, int]:
             if kind is None:
                 continue
             name, build = table[kind]
+            replacement = build(child)
+            if replacement is None:  # this instance exports as it is
+                continue
             if attr in cell._cells:
-                cell._cells[attr] = build(child)
+                cell._cells[attr] = replacement
             else:
-                setattr(cell, attr, build(child))
+                setattr(cell, attr, replacement)
             counts[name] = counts.get(name, 0) + 1
             replaced = True
         if replaced and isinstance(cell, nn.SequentialCell):  # it iterates a copy of its cells

@@ -18,6 +18,12 @@ from converters.lite.model import TracedNode
 from jobs.state import JobState
 
 CAST = "QuantDTypeCast"
+PROFILE_RUNS = 5
+
+
+def _int8_time(name: str, times: dict[str, float]) -> float:
+    """A node's INT8 time with the casts Lite put in front of it ("<name>_dtype_cast_*")."""
+    return times.get(name, 0.0) + sum(ms for op, ms in times.items() if op.startswith(f"{name}_dtype_cast"))
 
 
 def matched_values(fp32: list[TracedNode], int8: list[TracedNode]) -> dict[str, list[tuple[np.ndarray, np.ndarray]]]:
@@ -71,6 +77,22 @@ def _cos(dot: float, rr: float, gg: float) -> float:
     return dot / np.sqrt(rr * gg) if rr > 0 and gg > 0 else 0.0
 
 
+def _input_quantization(model, trace: list[TracedNode], x: np.ndarray) -> dict:
+    """input name -> [(the input, what the INT8 model's first cast made of it)]: the error every INT8
+    graph starts with, the baseline for the nodes that read the input."""
+    names = [spec.name for spec in model.inputs]
+    produced = {t.name for node in trace for t in node.outputs}
+    found = {}
+    for node in trace:
+        if node.type != CAST or not node.inputs or node.inputs[0] in produced or node.outputs[0].data is None:
+            continue
+        # Lite renames what it feeds a subgraph ("CpuFP32SubGraph0_0_duplicate_x" for input x)
+        hit = [n for n in names if node.inputs[0] == n or node.inputs[0].endswith(f"_{n}")]
+        if len(hit) == 1 and len(names) == 1 and node.outputs[0].data.size == x.size:
+            found[hit[0]] = [(x.reshape(-1), node.outputs[0].real().reshape(-1))]
+    return found
+
+
 def _inputs_of(model, arrays: list[np.ndarray]) -> list[np.ndarray]:
     from converters.lite.replay import fit_input
 
@@ -121,15 +143,25 @@ def _trace_errors(models: dict, x: np.ndarray, fp32_key: str, int8_key: str, cou
             for model in (fp32, int8):
                 model.predict(_inputs_of(model, [x[i:i + 1]]))
                 traces.append(model.trace())
-            for name, pairs in matched_values(*traces).items():
+            found = matched_values(*traces)
+            found.update(_input_quantization(int8, traces[1], x[i:i + 1]))
+            for name, pairs in found.items():
                 per_output = stats.setdefault(name, [ErrorStats() for _ in pairs])
                 for s, (ref, got) in zip(per_output, pairs):
                     s.add(ref, got)
+        # per-kernel time of each model (Lite's kernel callbacks, a few runs on the last input)
+        times = [{op.name: op.avg_ms for op in model.profile(runs=PROFILE_RUNS).ops} for model in (fp32, int8)]
+        inputs = [{"name": n, "type": "input", "inputs": [], "int8": True, "outputs": [stats[n][0].to_json()]}
+                  for n in (spec.name for spec in int8.inputs) if n in stats]
         producers = {t.name: n.name for n in traces[0] for t in n.outputs}
+        for n in traces[0]:  # the graph input, under Lite's subgraph copy name
+            producers.update({t: i["name"] for t in n.inputs for i in inputs
+                              if t not in producers and (t == i["name"] or t.endswith(f"_{i['name']}"))})
         quantized = {n.name for n in traces[1] if any(t.data is not None and t.data.dtype in (np.int8, np.uint8)
                                                         for t in n.outputs)}
-        return [{"name": n.name, "type": n.type, "inputs": [producers[t] for t in n.inputs if t in producers],
-                 "int8": n.name in quantized, "outputs": [s.to_json() for s in stats[n.name]]}
+        return inputs + [{"name": n.name, "type": n.type, "inputs": [producers[t] for t in n.inputs if t in producers],
+                 "int8": n.name in quantized, "outputs": [s.to_json() for s in stats[n.name]],
+                 "fp32_ms": round(times[0].get(n.name, 0.0), 4), "int8_ms": round(_int8_time(n.name, times[1]), 4)}
                 for n in traces[0] if n.name in stats]
     finally:
         fp32.close()

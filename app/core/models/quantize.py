@@ -20,11 +20,12 @@ from pathlib import Path
 
 import numpy as np
 
+from converters.lite.calibration import range_warning
 from jobs.state import JobState
 
 # kernels that only move values: the error they show is their input's quantization, which the next
 # kernel repeats, so keeping one in float buys nothing (measured: digits' input Transpose)
-LAYOUT_ONLY = {"Transpose", "Reshape", "Flatten", "Squeeze", "Unsqueeze", "ExpandDims", "QuantDTypeCast"}
+LAYOUT_ONLY = {"Transpose", "Reshape", "Flatten", "Squeeze", "Unsqueeze", "ExpandDims", "QuantDTypeCast", "input"}
 TRACE_INPUTS = 8  # inputs whose every kernel output is compared (per-node stats are pooled over them)
 EVAL_LIMIT = 400  # evaluation inputs for the task metric
 
@@ -66,6 +67,10 @@ class QuantReport:
     sensitivity: list[dict]  # per top-K candidate: node, metric, gain
     search: dict | None
     seconds: float = 0.0
+    constraints: dict = field(default_factory=dict)  # pick_variants' limits (max_latency_ms, max_size_kib, min_metric)
+
+    def picks(self, **constraints) -> dict:
+        return pick_variants(self.variants, **constraints)
 
     def worst(self, k: int = 3) -> list[str]:
         return [n["name"] for n in sorted(self.nodes, key=lambda n: n["rank"])[:k]]
@@ -73,24 +78,50 @@ class QuantReport:
     def to_json(self) -> dict:
         return {"model": self.model, "metric": self.metric_name, "data": self.data, "calibration": self.calibration,
                 "worst_nodes": self.worst(), "nodes": self.nodes, "variants": [v.to_json() for v in self.variants],
-                "sensitivity": self.sensitivity, "search": self.search, "seconds": round(self.seconds, 1)}
+                "sensitivity": self.sensitivity, "search": self.search, "seconds": round(self.seconds, 1),
+                "pareto": [self.variants[i].name for i in pareto([(v.latency_ms, v.metric) for v in self.variants])],
+                "picks": self.picks(**self.constraints)}
 
 
-def range_warning(samples: np.ndarray, expected: tuple[float, float] | None) -> str:
-    """A warning when calibration data does not cover the range the model's preprocessing feeds it
-    (digits calibrated on [0, 1] noise for a [-1, 1] model: INT8 top-1 fell to 73.5 %), or exceeds it."""
-    if expected is None or samples.size == 0:
-        return ""
-    low, high = float(samples.min()), float(samples.max())
-    span = expected[1] - expected[0]
-    if span <= 0:
-        return ""
-    covered = (min(high, expected[1]) - max(low, expected[0])) / span
-    outside = max(expected[0] - low, high - expected[1], 0.0) / span
-    if covered < 0.5 or outside > 0.1:
-        return (f"calibration data spans [{low:.3g}, {high:.3g}] but the model's input range is "
-                f"[{expected[0]:.3g}, {expected[1]:.3g}]: INT8 ranges will not fit real inputs")
-    return ""
+def pareto(points: list[tuple[float, float]]) -> list[int]:
+    """Indices of the (latency, metric) points no other point beats on both (lower latency, higher
+    metric), in order of latency: the front of the trade-off chart."""
+    keep = [i for i, (lat, met) in enumerate(points)
+            if not any(l2 <= lat and m2 >= met and (l2 < lat or m2 > met) for l2, m2 in points)]
+    return sorted(keep, key=lambda i: points[i][0])
+
+
+TIER_OF = {"fp32": "edge"}  # every other variant (FP16, INT8, mixed) is a device-tier artifact
+
+
+def pick_variants(variants: list[Variant], max_latency_ms: float | None = None, max_size_kib: float | None = None,
+                  min_metric: float | None = None) -> dict:
+    """Per tier, the variant the user's limits choose: among those within every limit, the edge tier
+    takes the most accurate, the device tier the smallest file (ties: the more accurate). Says why, or
+    which limit ruled every variant out."""
+    def misses(v: Variant) -> list[str]:
+        out = []
+        if max_latency_ms is not None and v.latency_ms > max_latency_ms:
+            out.append(f"latency {v.latency_ms:.2f} > {max_latency_ms:g} ms")
+        if max_size_kib is not None and v.size_bytes / 1024 > max_size_kib:
+            out.append(f"size {v.size_bytes / 1024:.0f} > {max_size_kib:g} KiB")
+        if min_metric is not None and v.metric < min_metric:
+            out.append(f"metric {v.metric:.2f} < {min_metric:g}")
+        return out
+
+    picks = {}
+    for tier in ("edge", "device"):
+        members = [v for v in variants if TIER_OF.get(v.name, "device") == tier]
+        fitting = [v for v in members if not misses(v)]
+        if not fitting:
+            picks[tier] = {"variant": None, "why": "; ".join(f"{v.name}: {', '.join(misses(v))}" for v in members)}
+            continue
+        best = max(fitting, key=lambda v: v.metric) if tier == "edge" else \
+            min(fitting, key=lambda v: (v.size_bytes, -v.metric))
+        rule = "the most accurate" if tier == "edge" else "the smallest file"
+        picks[tier] = {"variant": best.name, "why": f"{rule} of {len(fitting)} within the limits: "
+                       f"{best.size_bytes / 1024:.0f} KiB, metric {best.metric:.2f}, {best.latency_ms:.2f} ms"}
+    return picks
 
 
 def _metric(outputs: list[np.ndarray], reference: list[np.ndarray], labels: np.ndarray | None) -> tuple[float, float]:
@@ -113,13 +144,15 @@ class _Session:
         np.savez(self.inputs, x=data.evaluation)
         self.reference: list[np.ndarray] = []
 
-    def convert(self, name: str, float_nodes: list[str] | None) -> Variant:
+    def convert(self, name: str, float_nodes: list[str] | None, fp16: bool = False) -> Variant:
+        """float_nodes None: no quantization (FP32, or FP16 weights); [] INT8; else INT8 with those in float."""
         from converters.lite import QuantConfig, convert
 
         quant = None if float_nodes is None else QuantConfig(self.data.calibration, method=self.method,
                                                               skip_nodes=tuple(float_nodes))
         path = self.work / f"{len(list(self.work.glob('*.ms')))}.ms"
-        result = convert(self.src, path, input_format=self.input_format, quant=quant, verify=False, state=self.state)
+        result = convert(self.src, path, input_format=self.input_format, quant=quant, fp16_weights=fp16,
+                         verify=False, state=self.state)
         return Variant(name, str(path), result.size_bytes, list(float_nodes or []))
 
     def run(self, variants: list[Variant], trace: bool = False) -> list[dict] | None:
@@ -145,18 +178,20 @@ class _Session:
 
 def rank_nodes(nodes: list[dict]) -> list[dict]:
     """Adds `added_db` (the SNR this node loses against the worst of its inputs) and `rank` (1 = the node
-    that adds the most error) to each node; graph inputs count as exact (100 dB)."""
+    that adds the most error) to each node. The graph input's own row holds what INT8's first cast does to
+    it, so the first layers are not blamed for the input's quantization."""
     snr = {n["name"]: min(o["snr_db"] for o in n["outputs"]) for n in nodes}
     for n in nodes:
         before = min((snr[i] for i in n["inputs"] if i in snr), default=100.0)
         n["snr_db"], n["cosine"] = snr[n["name"]], min(o["cosine"] for o in n["outputs"])
-        n["added_db"] = round(max(0.0, before - snr[n["name"]]), 2)
-    for rank, n in enumerate(sorted(nodes, key=lambda n: (not _candidate(n), -n["added_db"], n["snr_db"])), 1):
+        # the input's row: its own SNR is what INT8's first cast costs; it adds nothing to itself
+        n["added_db"] = 0.0 if n["type"] == "input" else round(max(0.0, before - snr[n["name"]]), 2)
+    for rank, n in enumerate(sorted(nodes, key=lambda n: (not is_candidate(n), -n["added_db"], n["snr_db"])), 1):
         n["rank"] = rank
     return nodes
 
 
-def _candidate(node: dict) -> bool:
+def is_candidate(node: dict) -> bool:
     """A node worth keeping in float: it computes (not LAYOUT_ONLY) and Lite runs it in INT8."""
     return node["type"] not in LAYOUT_ONLY and node.get("int8", True)
 
@@ -174,10 +209,12 @@ def quant_debug(src: str | Path, data: QuantData, *, top_k: int = 3, target: flo
         session = _Session(src, data, method, Path(tmp), state)
         _progress(state, 0.05, "converting FP32 and INT8")
         fp32, int8 = session.convert("fp32", None), session.convert("int8", [])
+        fp16 = session.convert("fp16", None, fp16=True)
         _progress(state, 0.2, "tracing every kernel on both")
-        nodes = rank_nodes(session.run([fp32, int8], trace=True))
-        candidates = [n["name"] for n in sorted(nodes, key=lambda n: n["rank"]) if _candidate(n)]
-        variants, sensitivity = [fp32, int8], []
+        # FP16 only in this run: Lite 2.0 cannot load an FP16 .ms in a process that closed one (runtimes.py)
+        nodes = rank_nodes(session.run([fp32, int8, fp16], trace=True))
+        candidates = [n["name"] for n in sorted(nodes, key=lambda n: n["rank"]) if is_candidate(n)]
+        variants, sensitivity = [fp32, int8, fp16], []
         singles = []
         for k, name in enumerate(candidates[:top_k]):
             _progress(state, 0.3 + 0.3 * k / max(top_k, 1), f"keeping {name} in float")
@@ -191,8 +228,9 @@ def quant_debug(src: str | Path, data: QuantData, *, top_k: int = 3, target: flo
             if target is not None else None
         if keep is not None:
             _keep(variants, keep)
+    _progress(state, 1.0, "done")
     return QuantReport(str(src), "top-1 %" if data.labels is not None else "cosine × 100", data.source,
-                       {"samples": int(len(data.calibration)), "method": method,
+                       {"samples": len(data.calibration), "method": method,
                         "range": [float(data.calibration.min()), float(data.calibration.max())],
                         "model_range": list(data.value_range) if data.value_range else None, "warning": warning},
                        nodes, variants, sensitivity, search, time.perf_counter() - started)
@@ -200,32 +238,53 @@ def quant_debug(src: str | Path, data: QuantData, *, top_k: int = 3, target: flo
 
 def _search(session: _Session, fp32: Variant, int8: Variant, singles: list[Variant], candidates: list[str],
             target: float, max_float: int, variants: list[Variant], state: JobState | None) -> dict:
-    """Greedy: nodes in order of measured single-node gain (then the error ranking), added one at a time
-    until the metric is within `target` points of FP32; stops at the first set that reaches it."""
+    """Greedy forward selection: start from the best single float node, then try the next candidates (by
+    measured gain, then by the error ranking) one at a time, keeping a node only when it raises the metric;
+    stop at the first set within `target` points of FP32, or after `max_float` tries."""
     goal = fp32.metric - target
     best = max([int8, *singles], key=lambda v: v.metric)
-    if int8.metric >= goal:
-        return {"target": round(goal, 3), "reached": True, "float_nodes": [], "metric": round(int8.metric, 3), "tried": 0}
-    measured = [v.float_nodes[0] for v in sorted(singles, key=lambda v: -v.metric)]
-    order = measured + [c for c in candidates if c not in measured]
+    measured = [v.float_nodes[0] for v in sorted(singles, key=lambda v: -v.metric) if v.metric > int8.metric]
+    order = [c for c in measured + candidates if c not in best.float_nodes]
+    order = list(dict.fromkeys(order))  # each node once, first place kept
     tried = 0
-    if best is not int8 and best.metric >= goal:
-        chosen = best
-    else:
-        chosen = None
-        for size in range(2, min(max_float, len(order)) + 1):
-            _progress(state, 0.6 + 0.35 * size / max_float, f"keeping {size} nodes in float")
-            variant = session.convert(f"int8+float[{','.join(order[:size])}]", order[:size])
-            session.run([fp32, variant])
-            variants.append(variant)
-            tried += 1
-            best = max(best, variant, key=lambda v: v.metric)
-            if variant.metric >= goal:
-                chosen = variant
-                break
-    found = chosen or best
-    return {"target": round(goal, 3), "reached": chosen is not None, "float_nodes": found.float_nodes,
-            "metric": round(found.metric, 3), "gap": round(fp32.metric - found.metric, 3), "tried": tried}
+    for name in order:
+        if best.metric >= goal or tried >= max_float:
+            break
+        tried += 1
+        nodes = [*best.float_nodes, name]
+        _progress(state, 0.6 + 0.35 * tried / max_float, f"trying {len(nodes)} nodes in float")
+        variant = session.convert(f"int8+float[{','.join(nodes)}]", nodes)
+        session.run([fp32, variant])
+        variants.append(variant)
+        if variant.metric > best.metric:
+            best = variant
+    return {"target": round(goal, 3), "reached": best.metric >= goal, "float_nodes": best.float_nodes,
+            "metric": round(best.metric, 3), "gap": round(fp32.metric - best.metric, 3), "tried": tried}
+
+
+def calibration_sweep(src: str | Path, data: QuantData, methods: tuple[str, ...] = ("MAX_MIN", "KL"),
+                      sizes: tuple[int, ...] = (10, 50, 100, 300), state: JobState | None = None) -> list[dict]:
+    """INT8 metric and cosine per calibration method × calibration-set size (evenly spread subsets of
+    data.calibration; a size beyond what the data holds is left out)."""
+    sizes = tuple(n for n in sizes if n <= len(data.calibration))
+    if not sizes:
+        raise ValueError(f"the calibration data holds {len(data.calibration)} samples, fewer than every size asked")
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="edge-studio-sweep-") as tmp:
+        session = _Session(Path(src), data, methods[0], Path(tmp), state)
+        fp32 = session.convert("fp32", None)
+        variants = []
+        for i, (method, size) in enumerate((m, n) for m in methods for n in sizes):
+            _progress(state, 0.05 + 0.8 * i / (len(methods) * len(sizes)), f"INT8, {method}, {size} samples")
+            picks = np.linspace(0, len(data.calibration) - 1, size).astype(int)
+            session.method, session.data = method, QuantData(data.calibration[picks], data.evaluation,
+                                                             data.labels, data.source, data.value_range)
+            variants.append((method, size, session.convert(f"int8 {method} {size}", [])))
+        session.run([fp32, *(v for _, _, v in variants)])
+        for method, size, v in variants:
+            rows.append({"method": method, "samples": size, "metric": round(v.metric, 3), "cosine": round(v.cosine, 6),
+                         "fp32_metric": round(fp32.metric, 3)})
+    return rows
 
 
 def _keep(variants: list[Variant], folder: Path) -> None:
@@ -266,7 +325,7 @@ def data_for(model: Path, calib: str | None = None, data: str | None = None, sam
         else:
             picks = train[np.linspace(0, len(train) - 1, min(samples, len(train))).astype(int)]
             cal = loaded.inputs(picks)  # spread over the whole training split: every class
-        return QuantData(cal, x_val[:EVAL_LIMIT], y_val[:EVAL_LIMIT], f"{dataset} (validation split)",
+        return QuantData(cal, x_val[:EVAL_LIMIT], y_val[:EVAL_LIMIT], f"{dataset}: calibrated on the training split, measured on the validation split",
                          value_range or loaded.preprocess.value_range())
     if not calib:
         raise ValueError(f"{model.name}: no dataset is known for it: give --calib DIR (real inputs, .npy or "
@@ -274,17 +333,18 @@ def data_for(model: Path, calib: str | None = None, data: str | None = None, sam
     shape = spec.input_shape if spec else _source_shape(model)
     arrays = _folder(model, calib, shape[1:], samples * 2)
     half = max(1, len(arrays) // 2)
-    return QuantData(arrays[:half], arrays[half:] if len(arrays) > 1 else arrays, None, f"{calib} (held-out half)",
+    return QuantData(arrays[:half], arrays[half:] if len(arrays) > 1 else arrays, None, f"{calib}: calibrated on half, measured on the other half",
                      value_range)
 
 
 def _source_shape(model: Path) -> tuple[int, ...]:
     from converters.formats import source_format
     from converters.lite.convert import source_inputs
+    from converters.lite.errors import LiteError
 
     try:
         inputs = source_inputs(model, source_format(model, None).name)
-    except Exception as exc:  # LiteError, an unknown suffix: the message names the file
+    except (LiteError, ValueError) as exc:  # an unreadable model, an unknown suffix: the message names the file
         raise ValueError(str(exc)) from None
     if len(inputs) != 1 or any(d <= 0 for d in inputs[0][1]):
         raise ValueError(f"{model.name}: quant-debug takes one input of fixed shape, not {inputs}")
@@ -321,7 +381,8 @@ def face_data(frames: int = 40) -> QuantData:
 
     spec, source = face_spec("face"), SyntheticSource(scene="face")
     x = np.concatenate([spec.prepare(source.render(i * 7)[0])[0] for i in range(frames)])
-    return QuantData(x[0::2], x[1::2], None, "synthetic face frames", spec.preprocess.value_range())
+    return QuantData(x[0::2], x[1::2], None, "synthetic face frames: calibrated on 20, measured on 20 others",
+                     spec.preprocess.value_range())
 
 
 def resolve_source(model: str) -> tuple[Path, QuantData | None]:
