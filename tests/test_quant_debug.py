@@ -169,6 +169,9 @@ def test_quantize_page_shows_the_report_and_a_clicked_node(qtbot, report):
     assert "Worst nodes: bad" in page.summary.text()
     page.show_node(next(i for i, n in enumerate(result.nodes) if n["name"] == "bad"))
     assert "<b>bad</b>" in page.node_info.text() and "rank 1" in page.node_info.text()
+    assert "µs INT8" in page.node_info.text()  # its kernel times, from Lite's profile of both models
+    page.colour_by.setCurrentText("INT8 latency (ms)")  # the graph redrawn with another colouring
+    assert "INT8 latency" in page.graph.plotItem.titleLabel.text
 
 
 def test_pareto_and_the_picks_follow_the_limits():
@@ -186,3 +189,13 @@ def test_pareto_and_the_picks_follow_the_limits():
     assert pick_variants(variants, min_metric=97.5, max_latency_ms=1)["device"]["variant"] == "fp16"
     none = pick_variants(variants, max_size_kib=100)
     assert none["device"]["variant"] is None and "size 110 > 100 KiB" in none["device"]["why"]
+
+
+def test_html_report_holds_the_tradeoff_chart_and_the_sweep(report):
+    from app.core.measure.quant_report import to_html
+
+    _, result = report
+    rows = [{"method": m, "samples": n, "metric": 90.0 + n / 100, "cosine": 0.99, "fp32_metric": 100.0}
+            for m in ("MAX_MIN", "KL") for n in (10, 50)]
+    page = to_html(result.to_json(), {"model": "m", "data": "d", "sweep": rows})
+    assert page.count("<svg") == 2 and "★ pick" in page and "<td>bad</td>" in page

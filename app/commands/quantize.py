@@ -22,6 +22,7 @@ def cmd_quant_debug(args) -> int:
         data = data_for(src, args.calib, args.data, max(SWEEP_SIZES) if args.sweep else args.calib_samples)
     if args.sweep:
         rows = calibration_sweep(src, data, tuple(QUANT_METHODS[:2]), SWEEP_SIZES)
+        _write_html(args.html, sweep={"model": str(src), "data": data.source, "sweep": rows})
         if args.json:
             print_json({"model": str(src), "data": data.source, "sweep": rows})
         else:
@@ -34,11 +35,21 @@ def cmd_quant_debug(args) -> int:
                          keep=Path(args.keep) if args.keep else None)
     report.constraints = {k: v for k, v in (("max_latency_ms", args.max_latency), ("max_size_kib", args.max_size_kib),
                                             ("min_metric", args.min_metric)) if v is not None}
+    _write_html(args.html, result=report.to_json())
     if args.json:
         print_json(report.to_json())
         return 0
     _print(report)
     return 0
+
+
+def _write_html(path: str | None, **parts) -> None:
+    if not path:
+        return
+    from app.core.files import write_atomic
+    from app.core.measure.quant_report import to_html
+
+    write_atomic(path, to_html(**parts))
 
 
 def _print(report) -> None:
@@ -89,6 +100,7 @@ def add_cli(sub) -> None:
     p.add_argument("--max-latency", type=float, metavar="MS", help="pick: limit on latency (1 thread)")
     p.add_argument("--max-size-kib", type=float, metavar="KIB", help="pick: limit on file size")
     p.add_argument("--min-metric", type=float, help="pick: lowest acceptable task metric (top-1 %% or cosine × 100)")
+    p.add_argument("--html", metavar="FILE", help="also write the report (trade-off chart, tables) as HTML")
     p.add_argument("--keep", metavar="DIR", help="copy every variant's .ms into DIR")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_quant_debug)

@@ -257,14 +257,14 @@ class MainWindow(QMainWindow):
     def enter_booth(self, resume_live: bool | None = None) -> None:
         """Booth mode over the app. The Live page's view pauses meanwhile (the booth runs its own source
         and models; both at once would share the cores for a view nobody sees) and starts again when
-        booth mode is left, if it was running (resume_live: start it then in any case)."""
+        booth mode is left, if it was running (resume_live: start it then in any case, as when the app
+        opened in booth mode)."""
         from app.gui.booth import BoothWindow
 
         if getattr(self, "booth", None) is not None and self.booth.isVisible():
             return  # F11 again: one booth at a time (a second would run its models beside the first)
         live = self.pages["Live"]
-        resume = live.pipeline is not None if resume_live is None else resume_live
-        live.stop()
+        live.pause()  # resumed when booth mode is left, if it was running
         self.booth = BoothWindow(self.state, self.settings)
         # Deleted once closed: its C++ children (the clip recorder, timers, shortcuts) keep their Python
         # wrappers alive and point back at the booth, a cycle Python's gc cannot see; without this every
@@ -272,8 +272,7 @@ class MainWindow(QMainWindow):
         self.booth.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         booth = self.booth
         booth.destroyed.connect(lambda: self._booth_gone(booth))
-        if resume:
-            self.booth.left.connect(live.autostart)
+        self.booth.left.connect(live.autostart if resume_live else live.resume)
         self.booth.showFullScreen()
 
     def _booth_gone(self, booth) -> None:
