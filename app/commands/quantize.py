@@ -67,11 +67,12 @@ def _print(report) -> None:
                       f"{n['added_db']:.1f}")
     console.print(nodes)
     variants = Table(title=f"variants ({report.metric_name})")
-    for column in ("variant", "size KiB", report.metric_name, "cosine", "ms"):
+    task_keys = list(report.variants[0].task)  # the sample's own task numbers (the face detector: faces found)
+    for column in ("variant", "size KiB", report.metric_name, "cosine", "ms", *task_keys):
         variants.add_column(column, justify="left" if column == "variant" else "right")
     for v in report.variants:
         variants.add_row(v.name, f"{v.size_bytes / 1024:.1f}", f"{v.metric:.2f}", f"{v.cosine:.5f}",
-                         f"{v.latency_ms:.2f}")
+                         f"{v.latency_ms:.2f}", *(str(v.task.get(k, "")) for k in task_keys))
     console.print(variants)
     if report.search:
         s = report.search

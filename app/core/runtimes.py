@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Protocol
 
 import numpy as np
+from pydantic import BaseModel
 
 from converters.formats import content_problem
 from converters.protobuf import is_lite_mindir
@@ -132,6 +133,12 @@ def match_layout(x: np.ndarray, input_shape: tuple[int, ...]) -> np.ndarray:
     return x
 
 
+class BatchAnswer(BaseModel):
+    """What a batch child answers: the .npy files it wrote, one per output (validated at the boundary)."""
+
+    outputs: list[str]
+
+
 def _batch_in_child(path: str | Path, x: np.ndarray, threads: int, timeout: float) -> list[np.ndarray]:
     from jobs.child import ChildError, run_child
 
@@ -143,7 +150,7 @@ def _batch_in_child(path: str | Path, x: np.ndarray, threads: int, timeout: floa
                                timeout=timeout)
         except ChildError as exc:
             raise RuntimeError(f"{name} could not run {Path(path).name}: {exc}") from None
-        return [np.load(Path(tmp) / out) for out in answer["outputs"]]
+        return [np.load(Path(tmp) / out) for out in BatchAnswer.model_validate(answer).outputs]
 
 
 def batch_in_child(params: dict, _state) -> dict:

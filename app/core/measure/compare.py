@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from app.core.files import read_json
 from app.core.measure.profiler import BenchResult, bench
@@ -27,6 +28,17 @@ from jobs.child import ChildError, run_child
 from jobs.state import JobState
 
 TIE = 0.05  # a runner-up within 5 % of the pick is a tie within measurement noise
+
+
+class CompareResult(BaseModel):
+    """What compare() returns, validated once where it comes back from its child process."""
+
+    model_config = ConfigDict(extra="allow")
+    package: str
+    machine: dict
+    variants: list[dict]
+    picks: dict[str, dict]
+    notes: list[str] = []
 
 
 class CompareError(ValueError):
@@ -223,7 +235,11 @@ def compare_in_child(package: str | Path, *, state: JobState | None = None, time
                      **options) -> dict:
     """compare() in a child process, for callers (the GUI) that must not share the GIL with benchmarks."""
     try:
-        return run_child("app.core.measure.compare:compare_job", {"package": str(Path(package).resolve()), **options},
+        answer = run_child("app.core.measure.compare:compare_job", {"package": str(Path(package).resolve()), **options},
                          state, timeout=timeout, grace=10)
     except ChildError as exc:
         raise CompareError(str(exc)) from None
+    try:
+        return CompareResult.model_validate(answer).model_dump(mode="json")
+    except ValidationError as exc:
+        raise CompareError(f"compare answered with an unexpected result: {exc.errors()[0]['msg']}") from None

@@ -58,8 +58,11 @@ def to_html(result: dict | None = None, sweep: dict | None = None) -> str:
     if result:
         cal = result["calibration"]
         warn = f"<p class='warn'>{e(cal['warning'])}</p>" if cal.get("warning") else ""
+        task_keys = list(result["variants"][0].get("task") or {})  # e.g. the face detector's faces found
         rows = "".join(f"<tr><td>{e(v['name'])}</td><td>{v['size_bytes'] / 1024:.1f}</td><td>{v['metric']:.2f}</td>"
-                       f"<td>{v['cosine']:.5f}</td><td>{v['latency_ms']:.2f}</td></tr>" for v in result["variants"])
+                       f"<td>{v['cosine']:.5f}</td><td>{v['latency_ms']:.2f}</td>"
+                       + "".join(f"<td>{e(str(v['task'].get(k, '')))}</td>" for k in task_keys) + "</tr>"
+                       for v in result["variants"])
         nodes = "".join(f"<tr><td>{n['rank']}</td><td>{e(n['name'])}</td><td>{e(n['type'])}</td><td>{n['cosine']:.5f}"
                         f"</td><td>{n['snr_db']:.1f}</td><td>{n['added_db']:.1f}</td></tr>"
                         for n in sorted(result["nodes"], key=lambda n: n["rank"])[:15])
@@ -76,7 +79,7 @@ def to_html(result: dict | None = None, sweep: dict | None = None) -> str:
             f"{e(cal['method'])}</p>{warn}<h2>Accuracy vs latency</h2><div class='chart'>{tradeoff_chart(result)}</div>"
             f"<h2>Picks</h2><ul>{picks}</ul>"
             f"<h2>Variants</h2><table><tr><th>variant</th><th>KiB</th><th>{e(result['metric'])}</th><th>cosine</th>"
-            f"<th>ms</th></tr>{rows}</table>"
+            f"<th>ms</th>{''.join(f'<th>{e(k)}</th>' for k in task_keys)}</tr>{rows}</table>"
             f"<h2>Nodes INT8 hurts most</h2><table><tr><th>rank</th><th>node</th><th>type</th><th>cosine</th>"
             f"<th>SNR dB</th><th>adds dB</th></tr>{nodes}</table><h2>Kept in float</h2><ul>{sens}</ul>{found}")
     if sweep:

@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from app.core.files import check_target_folder, publish_dir, read_json, write_json
 from app.core.models import device_parity, runcard
@@ -23,6 +24,28 @@ from converters.lite.errors import MismatchError
 from converters.targets import TIERS, Target, available_targets, unavailable_targets
 from jobs.child import ChildError, run_child
 from jobs.state import JobState
+
+
+class TargetResult(BaseModel):
+    """One built and evaluated target (or the FP32 reference) as it crosses the child's JSON boundary."""
+
+    model_config = ConfigDict(extra="allow")
+    runtime: str
+    size_bytes: int
+    top1: float | None = None
+
+
+class DeployResult(BaseModel):
+    """What deploy() returns, validated once where it comes back from its child process."""
+
+    model_config = ConfigDict(extra="allow")
+    model: str
+    data: str
+    samples: int
+    targets: dict[str, TargetResult]
+    skipped: dict[str, str] = {}
+    failed: dict[str, dict] = {}
+    seconds: float
 
 
 class DeployError(RuntimeError):
@@ -204,6 +227,10 @@ def deploy_in_child(model: str | Path, out: str | Path, *, state: JobState | Non
     params = {"model": str(Path(model).resolve()), "out": str(Path(out).resolve()),
               "tiers": list(options.pop("tiers", TIERS)), **options}
     try:
-        return run_child("app.core.models.deploy:deploy_job", params, state, timeout=timeout, grace=10)
+        answer = run_child("app.core.models.deploy:deploy_job", params, state, timeout=timeout, grace=10)
     except ChildError as exc:
         raise DeployError(str(exc), exc.log) from None
+    try:
+        return DeployResult.model_validate(answer).model_dump(mode="json")
+    except ValidationError as exc:
+        raise DeployError(f"deploy answered with an unexpected result: {exc.errors()[0]['msg']}") from None

@@ -19,6 +19,7 @@ from jobs.state import JobState
 
 CAST = "QuantDTypeCast"
 PROFILE_RUNS = 5
+WARM_UP = 3
 
 
 def _int8_time(name: str, times: dict[str, float]) -> float:
@@ -102,7 +103,7 @@ def _inputs_of(model, arrays: list[np.ndarray]) -> list[np.ndarray]:
 def run_variants_in_child(params: dict, state: JobState) -> dict:
     """Inside the child: params {"models": {key: path}, "inputs": npz of x (N, ...), "out": npz path,
     "trace": [fp32 key, int8 key, how many inputs] or None}. Saves each variant's outputs as
-    "<key>/<k>"; returns per-variant mean latency (ms, 1 thread) and the per-node error table."""
+    "<key>/<k>"; returns per-variant median latency (ms, 1 thread) and the per-node error table."""
     from converters.lite.model import LiteModel
 
     with np.load(params["inputs"]) as saved:
@@ -114,15 +115,17 @@ def run_variants_in_child(params: dict, state: JobState) -> dict:
         state.set_progress(v / (len(models) + 1), f"running {Path(path).name}")
         model = LiteModel(path, threads=1)
         try:
-            per_sample, spent = [], 0.0
+            per_sample, spent = [], []
+            for _ in range(WARM_UP):  # first runs pay for allocation and caches, not for the kernels
+                model.predict(_inputs_of(model, [x[:1]]))
             for i in range(len(x)):
                 arrays = _inputs_of(model, [x[i:i + 1]])
                 started = time.perf_counter()
                 per_sample.append(model.predict(arrays))
-                spent += time.perf_counter() - started
+                spent.append(time.perf_counter() - started)
             for k in range(len(per_sample[0])):
                 outputs[f"{key}/{k}"] = np.concatenate([s[k].reshape(1, -1) for s in per_sample])
-            latency[key] = 1000 * spent / len(x)
+            latency[key] = 1000 * float(np.median(spent))  # the median: robust to a busy machine
         finally:
             model.close()
     np.savez(params["out"], **outputs)

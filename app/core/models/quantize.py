@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -39,6 +40,8 @@ class QuantData:
     labels: np.ndarray | None
     source: str  # where the data came from, for the report
     value_range: tuple[float, float] | None = None  # what the model's preprocessing produces
+    # extra task numbers for a variant: (its outputs, FP32's outputs) -> {name: value}, e.g. faces found
+    task: Callable[[list[np.ndarray], list[np.ndarray]], dict] | None = None
 
 
 @dataclass
@@ -50,10 +53,12 @@ class Variant:
     metric: float = 0.0
     cosine: float = 0.0
     latency_ms: float = 0.0
+    task: dict = field(default_factory=dict)  # QuantData.task's numbers (the face detector: faces found)
 
     def to_json(self) -> dict:
         return {"name": self.name, "path": self.path, "size_bytes": self.size_bytes, "float_nodes": self.float_nodes,
-                "metric": round(self.metric, 3), "cosine": round(self.cosine, 6), "latency_ms": round(self.latency_ms, 3)}
+                "metric": round(self.metric, 3), "cosine": round(self.cosine, 6), "latency_ms": round(self.latency_ms, 3),
+                "task": self.task}
 
 
 @dataclass
@@ -172,6 +177,8 @@ class _Session:
                 if v.name == "fp32":
                     self.reference = outputs
                 v.metric, v.cosine = _metric(outputs, self.reference, self.data.labels)
+                if self.data.task is not None:
+                    v.task = self.data.task(outputs, self.reference)
                 v.latency_ms = answer["latency_ms"][str(i)]
         return answer["nodes"]
 
@@ -382,7 +389,36 @@ def face_data(frames: int = 40) -> QuantData:
     spec, source = face_spec("face"), SyntheticSource(scene="face")
     x = np.concatenate([spec.prepare(source.render(i * 7)[0])[0] for i in range(frames)])
     return QuantData(x[0::2], x[1::2], None, "synthetic face frames: calibrated on 20, measured on 20 others",
-                     spec.preprocess.value_range())
+                     spec.preprocess.value_range(), task=_faces_found(spec.options))
+
+
+def _faces_found(options: dict) -> Callable[[list[np.ndarray], list[np.ndarray]], dict]:
+    """The face detector's task numbers: in how many frames the variant's best face (highest score, ≥ the
+    decoder's threshold) is FP32's best face (IoU ≥ 0.5), and its mean best score (FP32's alongside)."""
+    from app.core.live.postprocess import decode_boxes, ssd_anchors
+
+    anchors, dec = ssd_anchors(options["anchors"]), options["decoder"]
+    threshold = dec.get("min_score_thresh", 0.5)
+
+    def best(outputs: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        by_width = {o.shape[1] // len(anchors): o for o in outputs}  # outputs arrive as (frames, flattened)
+        logits = np.clip(by_width[dec["num_classes"]].astype(np.float64), -100, 100)
+        scores = 1 / (1 + np.exp(-logits))
+        top = scores.argmax(1)
+        boxes = np.stack([decode_boxes(raw, anchors, dec)[0][k] for raw, k in zip(by_width[dec["num_coords"]], top)])
+        return scores.max(1), boxes
+
+    def found(outputs: list[np.ndarray], reference: list[np.ndarray]) -> dict:
+        (score, box), (ref_score, ref_box) = best(outputs), best(reference)
+        low = np.maximum(box[:, :2], ref_box[:, :2])
+        high = np.minimum(box[:, 2:], ref_box[:, 2:])
+        inter = np.prod(np.clip(high - low, 0, None), 1)
+        union = np.prod(box[:, 2:] - box[:, :2], 1) + np.prod(ref_box[:, 2:] - ref_box[:, :2], 1) - inter
+        same = (score >= threshold) & (ref_score >= threshold) & (inter / np.maximum(union, 1e-9) >= 0.5)
+        return {"faces_found_pct": round(100.0 * float(same.sum()) / max(int((ref_score >= threshold).sum()), 1), 1),
+                "best_score": round(float(score.mean()), 4), "fp32_best_score": round(float(ref_score.mean()), 4)}
+
+    return found
 
 
 def resolve_source(model: str) -> tuple[Path, QuantData | None]:

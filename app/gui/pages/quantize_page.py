@@ -228,6 +228,7 @@ class QuantizePage(QWidget):
         item = pg.GraphItem(pos=pos, adj=edges, size=16 if len(nodes) < 40 else 11, symbolBrush=brushes,
                             pen=pg.mkPen("#888", width=1), symbolPen=pg.mkPen("#333"))
         self.graph.addItem(item)
+        self.graph.setYRange(pos[:, 1].min() - 1, 1)  # a chain sits mid-height, not on the axis
         item.scatter.sigClicked.connect(lambda _plot, points, _ev: self.show_node(points[0].index()))
         if len(nodes) <= 40:  # names only where they fit
             for i, n in enumerate(nodes):
