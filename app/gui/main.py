@@ -44,7 +44,9 @@ def about_text() -> str:
             "neural network from cloud to edge to device.\n\nDocumentation: the docs/ folder next to the app "
             "(Help → Documentation); the command line: edge-studio --help.")
 
-PAGES = ("Model", "Convert", "Live", "Profile", "Deploy")
+PAGES = ("Model", "Convert", "Live", "Profile", "Deploy")  # the five steps of the guided flow
+TOOLS = ("Quantize",)  # pages beside the flow, listed after its steps
+ALL_PAGES = PAGES + TOOLS
 # what each step of the guided flow asks of a newcomer (the banner shows the next one)
 HINTS = {
     "Model": "train a model on digits or your webcam captures, or import one (ONNX, TFLite, Caffe, TF)",
@@ -88,7 +90,13 @@ def _page_factories() -> dict:
 
         return DeployPage(state)
 
-    return {"Model": model, "Convert": convert, "Live": live, "Profile": profile, "Deploy": deploy}
+    def quantize(state, runner, settings):
+        from app.gui.pages.quantize_page import QuantizePage
+
+        return QuantizePage(state, runner)
+
+    return {"Model": model, "Convert": convert, "Live": live, "Profile": profile, "Deploy": deploy,
+            "Quantize": quantize}
 
 
 def fit_buttons(page: QWidget) -> None:
@@ -116,7 +124,7 @@ class _Pages(dict):
         area.setWidgetResizable(True)
         area.setFrameShape(QFrame.Shape.NoFrame)
         area.setWidget(page)
-        index = PAGES.index(name)
+        index = ALL_PAGES.index(name)
         placeholder = window.stack.widget(index)
         window.stack.insertWidget(index, area)
         window.stack.removeWidget(placeholder)
@@ -125,7 +133,7 @@ class _Pages(dict):
 
     def build_rest(self) -> None:
         """Build the pages not built yet, one per event-loop turn (each takes a fraction of a second)."""
-        missing = [name for name in PAGES if name not in self]
+        missing = [name for name in ALL_PAGES if name not in self]
         if missing:
             self[missing[0]]  # noqa: B018 (builds it)
             QTimer.singleShot(0, self.build_rest)
@@ -142,13 +150,13 @@ class MainWindow(QMainWindow):
         self.resize(1200, 800)
         self.nav = QListWidget()
         self.nav.setObjectName("steps")
-        self.nav.addItems(PAGES)
+        self.nav.addItems(ALL_PAGES)
         self.nav.setFixedWidth(150)
         self.stack = QStackedWidget()
-        for _ in PAGES:
+        for _ in ALL_PAGES:
             self.stack.addWidget(QWidget())  # a placeholder until the page is built
         self.pages = _Pages(self)
-        for name in PAGES if not lazy else ():
+        for name in ALL_PAGES if not lazy else ():
             self.pages[name]  # noqa: B018 (builds it)
         self.banner = QLabel()
         self.banner.setObjectName("banner")
@@ -207,14 +215,17 @@ class MainWindow(QMainWindow):
             mark = "✓" if step in self.state.steps_done else "→" if step == upcoming else " "
             self.nav.item(i).setText(f"{i + 1}  {step}  {mark}")
             self.nav.item(i).setToolTip(HINTS[step])
+        for i, tool in enumerate(TOOLS, start=len(PAGES)):
+            self.nav.item(i).setText(f"   {tool}")
+            self.nav.item(i).setToolTip("per-layer INT8 error, mixed precision and the accuracy–latency–size trade-off")
         todo = (f"Next: <a href='{upcoming}' style='color: {LINK}'>step {PAGES.index(upcoming) + 1}, "
                 f"{upcoming}</a> — {HINTS[upcoming]}"
                 if upcoming else "All five steps done — try another model, or booth mode (F11)")
         self.banner.setText(f"<b>Active model:</b> {self.state.model_name} &nbsp;·&nbsp; {todo}")
 
     def show_page(self, row: int) -> None:
-        if 0 <= row < len(PAGES):
-            self.pages[PAGES[row]]  # noqa: B018 (built on first use)
+        if 0 <= row < len(ALL_PAGES):
+            self.pages[ALL_PAGES[row]]  # noqa: B018 (built on first use)
             self.stack.setCurrentIndex(row)
 
     def current_page(self) -> QWidget:

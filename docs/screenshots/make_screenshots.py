@@ -1,6 +1,10 @@
 """Screenshots of every page and booth mode, from the real windows (offscreen, QWidget.grab()).
 
     QT_QPA_PLATFORM=offscreen .venv/bin/python docs/screenshots/make_screenshots.py
+
+The app is driven through its five steps once (train, convert, live, profile, deploy); then every page is
+shot in the light and the dark theme at 1600×1000 and at 1024×700: <page>-<theme>-<width>.png, plus the
+README's <page>.png (light, 1600×1000).
 """
 from __future__ import annotations
 
@@ -25,6 +29,26 @@ def wait_until(app, condition, timeout: float = 300.0) -> None:
         time.sleep(0.02)
 
 
+def shoot_every_page(app, window) -> None:
+    from app.gui.main import PAGES
+    from app.gui.theme import apply_theme
+
+    for theme in ("light", "dark"):
+        apply_theme(theme)
+        for width, height in ((1600, 1000), (1024, 700)):
+            window.resize(width, height)
+            for row, page in enumerate(PAGES):
+                window.nav.setCurrentRow(row)
+                if page == "Live":  # the view resumes when shown: wait for fresh frames
+                    live = window.pages["Live"]
+                    shown = live.views[0].frames_shown
+                    wait_until(app, lambda: live.views[0].frames_shown > shown + 10)
+                for _ in range(10):
+                    app.processEvents()
+                window.grab().save(str(HERE / f"{page.lower()}-{theme}-{width}.png"))
+    apply_theme("light")
+
+
 def main() -> int:
     app = QApplication.instance() or QApplication(sys.argv)
     from app.gui.main import MainWindow
@@ -33,7 +57,7 @@ def main() -> int:
     tmp = Path(tempfile.mkdtemp(prefix="edge-studio-shots-"))
     settings = Settings(tmp / "settings.json")
     window = MainWindow(settings=settings)
-    window.resize(1360, 860)
+    window.resize(1600, 1000)
     window.show()
     live = window.pages["Live"]
     wait_until(app, lambda: live.views[0].frames_shown > 60 and live.views[1].frames_shown > 20)
@@ -44,7 +68,7 @@ def main() -> int:
     window.nav.setCurrentRow(0)
     model.epochs.setValue(4)
     model.start_training()
-    wait_until(app, lambda: model.train_job is None)
+    wait_until(app, lambda: not model.training.busy)
     model.import_model(Path("sample_models/digits/model.onnx").resolve())
     wait_until(app, lambda: "Lite" in model.card_view.toPlainText() and "Reading" not in model.card_view.toPlainText())
     window.grab().save(str(HERE / "model.png"))
@@ -52,7 +76,7 @@ def main() -> int:
     convert = window.pages["Convert"]
     window.nav.setCurrentRow(1)
     convert.build()
-    wait_until(app, lambda: convert.job is None and window.state.package_dir is not None)
+    wait_until(app, lambda: not convert.controls.busy and window.state.package_dir is not None)
     window.grab().save(str(HERE / "convert.png"))
 
     profile = window.pages["Profile"]
@@ -66,6 +90,8 @@ def main() -> int:
     deploy.destination.setText(str(tmp / "package"))
     deploy.write()
     window.grab().save(str(HERE / "deploy.png"))
+
+    shoot_every_page(app, window)
 
     from make_booth import shoot_booth  # booth.png and one booth-<scene>.png per scene, 1600×1000
 
