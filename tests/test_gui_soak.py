@@ -67,7 +67,11 @@ class ScriptedUser:
 
     def wait_live_frames(self, count: int = 10) -> None:
         views = self.live.views[:1 + (self.live.model_b.currentData() is not None)]
-        self.qtbot.waitUntil(lambda: self.live.pipeline is not None, timeout=FRAMES_TIMEOUT_MS)
+        page = self.live
+        # a start that failed re-enables Start with no pipeline: stop waiting and say why
+        self.qtbot.waitUntil(lambda: page.pipeline is not None or page.start_button.isEnabled(),
+                             timeout=FRAMES_TIMEOUT_MS)
+        assert page.pipeline is not None, self.where()
         start = [view.frames_shown for view in views]
         self.qtbot.waitUntil(lambda: all(v.frames_shown >= s + count for v, s in zip(views, start)),
                              timeout=FRAMES_TIMEOUT_MS)

@@ -48,7 +48,15 @@ def apply_theme(name: str, app: QApplication | None = None) -> None:
 
     app = app or QApplication.instance()
     app.setStyleSheet(stylesheet(name))
-    pg.setConfigOptions(background=THEMES[name]["chart_bg"], foreground=THEMES[name]["chart_fg"], antialias=True)
+    colours = THEMES[name]
+    pg.setConfigOptions(background=colours["chart_bg"], foreground=colours["chart_fg"], antialias=True)
+    for widget in app.allWidgets():  # charts that exist already follow the switch too
+        if isinstance(widget, pg.PlotWidget):
+            widget.setBackground(colours["chart_bg"])
+            for side in ("left", "bottom"):
+                axis = widget.getAxis(side)
+                axis.setPen(colours["chart_fg"])
+                axis.setTextPen(colours["chart_fg"])
 
 
 def tier_colour(tier: str) -> str:

@@ -13,7 +13,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from PySide6.QtCore import QEventLoop, QTimer
+from PySide6.QtCore import QEventLoop
 from PySide6.QtWidgets import QApplication
 
 HERE = Path(__file__).resolve().parent
@@ -30,7 +30,7 @@ def wait_until(app, condition, timeout: float = 300.0) -> None:
 
 
 def shoot_every_page(app, window) -> None:
-    from app.gui.main import PAGES
+    from app.gui.main import ALL_PAGES as PAGES
     from app.gui.theme import apply_theme
 
     for theme in ("light", "dark"):
@@ -51,6 +51,9 @@ def shoot_every_page(app, window) -> None:
 
 def main() -> int:
     app = QApplication.instance() or QApplication(sys.argv)
+    from app.gui.theme import apply_theme
+
+    apply_theme("light")  # before the window: as the app does
     from app.gui.main import MainWindow
     from app.gui.settings import Settings
 
@@ -93,7 +96,9 @@ def main() -> int:
 
     shoot_every_page(app, window)
 
-    from make_booth import shoot_booth  # booth.png and one booth-<scene>.png per scene, 1600×1000
+    from make_booth import (
+        shoot_booth,  # booth.png and one booth-<scene>.png per scene, 1600×1000
+    )
 
     shoot_booth(app, HERE)
     window.close()

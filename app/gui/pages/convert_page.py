@@ -44,6 +44,12 @@ def _deploy_job(state: JobState, model: Path, out: Path, tiers: tuple, calibrati
     return deploy_in_child(model, out, tiers=tiers, calibration=calibration, calibration_method=method, state=state)
 
 
+def _highlight(item: QTableWidgetItem, colour: str) -> None:
+    """A pale background and dark text, readable in the light and the dark theme alike."""
+    item.setBackground(QBrush(QColor(colour)))
+    item.setForeground(QBrush(QColor("#1d1d1f")))
+
+
 class ConvertPage(QWidget):
     def __init__(self, state: AppState, runner: JobRunner) -> None:
         super().__init__()
@@ -124,15 +130,15 @@ class ConvertPage(QWidget):
                 item = QTableWidgetItem(value)
                 item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsEditable)
                 if col == 6 and delta is not None and delta < 0:
-                    item.setBackground(QBrush(QColor("#fde2e1")))  # lost accuracy: highlight
+                    _highlight(item, "#fde2e1")  # lost accuracy: highlight
                 if col == 4 and r.get("size_vs_fp32_ms", 1) < 0.9:
-                    item.setBackground(QBrush(QColor("#e3f6e3")))  # smaller: highlight
+                    _highlight(item, "#e3f6e3")  # smaller: highlight
                 if col == ARM64_COLUMN:
                     item.setToolTip(arm_tip)
                     if value in ("✓", "✗"):
-                        item.setBackground(QBrush(QColor("#e3f6e3" if value == "✓" else "#f8c9c6")))
+                        _highlight(item, "#e3f6e3" if value == "✓" else "#f8c9c6")
                 if col == VERDICT_COLUMN and value in VERDICT_COLOURS:
-                    item.setBackground(QBrush(QColor(VERDICT_COLOURS[value])))
+                    _highlight(item, VERDICT_COLOURS[value])
                     item.setToolTip(r["verification"]["summary"])
                 self.table.setItem(row, col, item)
         for row, (name, failure) in enumerate(failed.items(), start=len(rows)):
@@ -152,7 +158,7 @@ class ConvertPage(QWidget):
         for col in range(len(COLUMNS)):
             item = QTableWidgetItem(values.get(col, ""))
             item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsEditable)
-            item.setBackground(QBrush(QColor(VERDICT_COLOURS["WRONG"])))
+            _highlight(item, VERDICT_COLOURS["WRONG"])
             item.setToolTip(failure["error"])
             self.table.setItem(row, col, item)
 

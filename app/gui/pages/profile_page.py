@@ -214,6 +214,11 @@ class ProfilePage(QWidget):
             q = np.maximum(np.asarray(row["quantiles_ms"]), 1e-3)
             pen = pg.mkPen(tier_colour(row["tier"]), width=2, style=styles.get(row["precision"], Qt.PenStyle.SolidLine))
             self.cdf.plot(q, np.arange(len(q)), pen=pen)
+        # one label per decade (pyqtgraph's own log ticks crowd into each other)
+        lows = [max(float(np.min(r["quantiles_ms"])), 1e-3) for r in rows]
+        highs = [max(float(np.max(r["quantiles_ms"])), 1e-3) for r in rows]
+        decades = range(int(np.floor(np.log10(min(lows)))), int(np.ceil(np.log10(max(highs)))) + 1)
+        self.cdf.getAxis("bottom").setTicks([[(d, f"{10.0 ** d:g}") for d in decades], []])
         self.legend.setText(legend_html([(TIER_INFO[t].label, tier_colour(t)) for t in TIER_INFO])
                             + " &nbsp; — FP32 solid, FP16 dashed, INT8 dotted")
 
