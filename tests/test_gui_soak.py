@@ -82,11 +82,11 @@ class ScriptedUser:
     def switch_pages(self) -> None:
         from app.gui.main import PAGES
 
-        for name in PAGES:
+        for name in (*PAGES, "Live"):
             self.window.nav.setCurrentRow(PAGES.index(name))
             assert self.window.current_page() is self.window.pages[name]
             self.qtbot.wait(400)
-        self.wait_live_frames()  # the live view kept running behind the other pages
+        self.wait_live_frames()  # paused while other pages were shown, running again on its own page
 
     def change_live_view(self) -> None:
         model_a, model_b, source, threads = LIVE_CHOICES[(self.steps // 2) % len(LIVE_CHOICES)]
