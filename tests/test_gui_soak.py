@@ -22,6 +22,8 @@ from PySide6.QtTest import QTest
 from refcounts import BOUND, NoneSlope
 from test_soak import _leaked_fds, _resources, _settled, _trimmed_rss_mb
 
+from app.core.files import SCRATCH_PREFIX
+
 DEFAULT_S = 180.0
 LONG_S = float(os.environ.get("EDGE_STUDIO_GUI_SOAK_S", "1800"))
 RSS_GROWTH_MB = 60.0  # malloc arenas of the many short-lived pipeline threads plateau at ~20 MB (test_soak)
@@ -38,7 +40,8 @@ LIVE_CHOICES = (
 
 
 def _work_dirs() -> set[Path]:
-    return set(Path(tempfile.gettempdir()).glob("edge-studio-live-*"))
+    """The live views' work folders (app.core.files.scratch_dir) of this process."""
+    return set(Path(tempfile.gettempdir()).glob(f"{SCRATCH_PREFIX}{os.getpid()}-*"))
 
 
 class ScriptedUser:
@@ -145,7 +148,8 @@ def soak_gui(qtbot, tmp_path: Path, monkeypatch, seconds: float) -> dict:
     user = ScriptedUser(window, qtbot)
     live = window.pages["Live"]
     try:
-        user.wait_live_frames()  # the app opens on a running live view
+        qtbot.waitUntil(lambda: live.pipeline is not None, timeout=FRAMES_TIMEOUT_MS)  # autostart, after the
+        user.wait_live_frames()  # camera scan: the app opens on a running live view
         for _ in user.actions:  # warm-up: every action once (conversions, OpenCV pools, Lite kernels)
             user.step()
         live.stop()

@@ -102,12 +102,18 @@ class LivePage(QWidget):
         self.import_button = QPushButton("Model file…")
         self.import_button.setToolTip("Import a model file: say what kind it is (detector, mask, landmarks…)")
         self.import_button.clicked.connect(lambda: self.import_model())
-        for widget in (QLabel("Source"), self.source, QLabel("Model"), self.model_a, QLabel("threads"), self.threads,
-                       QLabel("beside"), self.model_b, QLabel("threads"), self.threads_b, self.same_frame,
-                       self.import_button, self.start_button, self.stop_button):
+        # two rows: what runs (left and right model, their threads), then how (source, buttons) — fits 1024 px
+        for widget in (QLabel("Model"), self.model_a, QLabel("threads"), self.threads, QLabel("beside"),
+                       self.model_b, QLabel("threads"), self.threads_b):
             controls.addWidget(widget)
         controls.addStretch(1)
         layout.addLayout(controls)
+        actions = QHBoxLayout()
+        for widget in (QLabel("Source"), self.source, self.same_frame, self.import_button, self.start_button,
+                       self.stop_button):
+            actions.addWidget(widget)
+        actions.addStretch(1)
+        layout.addLayout(actions)
         views = QHBoxLayout()
         self.views = [FrameView("Press Start"), FrameView("")]
         self.views[0].first_frame.connect(lambda: self.state.mark_done("Live"))
@@ -257,6 +263,9 @@ class LivePage(QWidget):
                           on_progress=lambda f, m: self.message.setText(m))
 
     def started(self, pipeline) -> None:
+        if self._paused:  # hidden while it was loading: it starts again when the page is shown
+            close_pipeline(pipeline, None)
+            return
         self.pipeline, self._last_event = pipeline, None
         for view in self.views:
             view._seq = None  # a new pipeline counts frames from 0 again
@@ -320,7 +329,8 @@ class LivePage(QWidget):
 
     # The view runs only while it is seen: another page, or booth mode, pauses it (and frees the cores).
     def pause(self) -> None:
-        if self.pipeline is not None:
+        starting = self.pipeline is None and not self.start_button.isEnabled()  # a start still loading
+        if self.pipeline is not None or starting:
             self._paused = True
             self.stop()
             self.message.setText("Paused while the view is not shown")
