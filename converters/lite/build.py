@@ -33,20 +33,21 @@ def _libs_ready(home: Path) -> bool:
     return (home / ".libs-ok").exists()
 
 
-def fetch_libraries(home: Path) -> None:
-    """Download the cp37 x86_64 wheel (works from any Python) and extract libs + headers."""
+def fetch_wheel_libraries(home: Path, platform: str, libs, what: str, size: str) -> None:
+    """Download a mindspore-lite wheel for `platform` (cp37, or the none-any aarch64 one: pip fetches
+    either from any Python) and keep its headers and the libraries `libs` in home/include, home/lib."""
     home.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=home.parent, prefix=".lite-setup-") as tmp:
+    with tempfile.TemporaryDirectory(dir=home.parent, prefix=f".{home.name}-setup-") as tmp:
         tmp_path = Path(tmp)
         cmd = [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--only-binary=:all:",
-               "--python-version", "3.7", "--platform", "manylinux1_x86_64",
+               "--disable-pip-version-check", "--python-version", "3.7", "--platform", platform,
                f"mindspore-lite=={paths.LITE_VERSION}", "-d", str(tmp_path / "wheel")]
-        print(f"Downloading mindspore-lite {paths.LITE_VERSION} from PyPI (~170 MB, once)…", flush=True)
+        print(f"Downloading mindspore-lite {paths.LITE_VERSION}{what} from PyPI ({size}, once)…", flush=True)
         done = subprocess.run(cmd, capture_output=True, text=True)
         wheels = list((tmp_path / "wheel").glob("mindspore_lite-*.whl"))
         if done.returncode != 0 or not wheels:
             last = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no wheel downloaded"]
-            raise SetupError(f"could not download mindspore-lite=={paths.LITE_VERSION} from PyPI "
+            raise SetupError(f"could not download mindspore-lite=={paths.LITE_VERSION}{what} from PyPI "
                              f"({last[0]}); check that pypi.org is reachable and retry")
         staged = tmp_path / "home"
         with zipfile.ZipFile(wheels[0]) as wheel:
@@ -54,22 +55,27 @@ def fetch_libraries(home: Path) -> None:
                 name = info.filename
                 if name.startswith("mindspore_lite/include/") and not info.is_dir():
                     target = staged / name[len("mindspore_lite/"):]
-                elif name.startswith("mindspore_lite/lib/") and Path(name).name in paths.NEEDED_LIBS:
+                elif name.startswith("mindspore_lite/lib/") and Path(name).name in libs:
                     target = staged / "lib" / Path(name).name
                 else:
                     continue
                 target.parent.mkdir(parents=True, exist_ok=True)
                 with wheel.open(info) as src, open(target, "wb") as dst:
                     shutil.copyfileobj(src, dst)
-        missing = [lib for lib in paths.NEEDED_LIBS if not (staged / "lib" / lib).exists()]
+        missing = [lib for lib in libs if not (staged / "lib" / lib).exists()]
         if missing:
-            raise SetupError(f"the mindspore-lite wheel lacks {', '.join(missing)}")
+            raise SetupError(f"the mindspore-lite wheel{what} lacks {', '.join(missing)}")
         for lib in (staged / "lib").iterdir():
             lib.chmod(0o755)
         if home.exists():
             shutil.rmtree(home)
         staged.rename(home)
         (home / ".libs-ok").write_text(paths.LITE_VERSION)
+
+
+def fetch_libraries(home: Path) -> None:
+    """The cp37 x86_64 wheel (~170 MB): the libraries the runtime and converter shims need."""
+    fetch_wheel_libraries(home, "manylinux1_x86_64", paths.NEEDED_LIBS, "", "~170 MB")
 
 
 def _sources_hash() -> str:

@@ -7,10 +7,8 @@ from __future__ import annotations
 
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-from PySide6.QtCore import QEventLoop
 from PySide6.QtWidgets import QApplication
 
 HERE = Path(__file__).resolve().parent
@@ -25,13 +23,7 @@ RUNS = {
 }
 
 
-def wait_until(app, condition, timeout: float = 300.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise TimeoutError("the window never got there")
-        app.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 50)
-        time.sleep(0.02)
+from make_screenshots import wait_until  # noqa: E402  (this folder is on the path when run as a script)
 
 
 def main() -> int:

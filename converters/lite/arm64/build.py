@@ -16,11 +16,8 @@ import shutil
 import subprocess
 import sys
 import tarfile
-import tempfile
-import zipfile
 from pathlib import Path
 
-from converters.lite import paths
 from converters.lite.arm64.paths import (
     LIB_ARCHIVE,
     RUNNER,
@@ -29,7 +26,7 @@ from converters.lite.arm64.paths import (
     arm_home,
     native_arm64,
 )
-from converters.lite.build import SetupError
+from converters.lite.build import SetupError, fetch_wheel_libraries
 
 SOURCE = Path(__file__).with_name("runner.cpp")
 # The loopback-sshd test of `bench --remote` needs an OpenSSH server; CI (root) gets one too.
@@ -38,41 +35,7 @@ TEST_TOOLS = {"sshd": "openssh-server"}
 
 def fetch_libraries(home: Path) -> None:
     """The none-any wheel that carries the aarch64 libraries (~56 MB) → home/lib + home/include."""
-    home.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=home.parent, prefix=".lite-arm64-setup-") as tmp:
-        tmp_path = Path(tmp)
-        cmd = [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--only-binary=:all:",
-               "--disable-pip-version-check", "--python-version", "3.7", "--platform", "manylinux2014_aarch64",
-               f"mindspore-lite=={paths.LITE_VERSION}", "-d", str(tmp_path / "wheel")]
-        print(f"Downloading mindspore-lite {paths.LITE_VERSION} for aarch64 from PyPI (~56 MB, once)…", flush=True)
-        done = subprocess.run(cmd, capture_output=True, text=True)
-        wheels = list((tmp_path / "wheel").glob("mindspore_lite-*.whl"))
-        if done.returncode != 0 or not wheels:
-            last = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no wheel downloaded"]
-            raise SetupError(f"could not download the aarch64 mindspore-lite=={paths.LITE_VERSION} "
-                             f"({last[0]}); check that pypi.org is reachable and retry")
-        staged = tmp_path / "home"
-        with zipfile.ZipFile(wheels[0]) as wheel:
-            for info in wheel.infolist():
-                name = info.filename
-                if name.startswith("mindspore_lite/include/") and not info.is_dir():
-                    target = staged / name[len("mindspore_lite/"):]
-                elif name.startswith("mindspore_lite/lib/") and Path(name).name in RUNTIME_LIBS:
-                    target = staged / "lib" / Path(name).name
-                else:
-                    continue
-                target.parent.mkdir(parents=True, exist_ok=True)
-                with wheel.open(info) as src, open(target, "wb") as dst:
-                    shutil.copyfileobj(src, dst)
-        missing = [lib for lib in RUNTIME_LIBS if not (staged / "lib" / lib).exists()]
-        if missing:
-            raise SetupError(f"the aarch64 mindspore-lite wheel lacks {', '.join(missing)}")
-        for lib in (staged / "lib").iterdir():
-            lib.chmod(0o755)
-        if home.exists():
-            shutil.rmtree(home)
-        staged.rename(home)
-        (home / ".libs-ok").write_text(paths.LITE_VERSION)
+    fetch_wheel_libraries(home, "manylinux2014_aarch64", RUNTIME_LIBS, " for aarch64", "~56 MB")
 
 
 def _missing(tools: dict[str, str]) -> dict[str, str]:
