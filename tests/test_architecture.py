@@ -97,3 +97,10 @@ def test_dev_only_code_is_not_in_the_product():
     """conformance and the MindSpore bench child live under bench/, which the frozen build leaves out."""
     assert not (ROOT / "converters" / "lite" / "conformance.py").exists()
     assert "bench" not in (ROOT / "build.spec").read_text().replace("benchmark", "")
+
+
+def test_core_is_plain_functions_and_data():
+    """The CLI lives in app/commands: nothing under app/core parses arguments or prints with rich."""
+    offenders = [f"{path.relative_to(ROOT)} imports {name}" for path in (ROOT / "app" / "core").rglob("*.py")
+                 for name in _imports(path) if name.split(".")[0] in {"argparse", "rich"}]
+    assert not offenders, "\n".join(offenders)
