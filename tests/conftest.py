@@ -34,3 +34,11 @@ def digits_ms(tmp_path_factory) -> Path:
     for name in ("preprocess.json", "labels.json"):
         (folder / name).write_bytes((digits / name).read_bytes())
     return out
+
+
+def pytest_collection_finish(session):
+    """MindSpore and Lite cannot share a process, and this one runs Lite: a test module that imports
+    MindSpore (or mindcv, which does) at collection would break every later in-process Lite test."""
+    if "mindspore" in sys.modules:
+        raise pytest.UsageError("a test module imported mindspore while being collected: import it in a "
+                                "child process (jobs.child.run_child) instead")
