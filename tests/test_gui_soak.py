@@ -120,7 +120,7 @@ class ScriptedUser:
         booth = self.window.booth
         self.wait_booth_frames(booth)
         QTest.keyClick(booth, Qt.Key.Key_Space)
-        self.qtbot.waitUntil(lambda: booth.scene_index == 1, timeout=10_000)
+        self.qtbot.waitUntil(lambda: booth.scene_index == 1, timeout=FRAMES_TIMEOUT_MS)  # slow when cores are busy
         self.wait_booth_frames(booth)
         QTest.keySequence(booth, QKeySequence("Ctrl+Shift+Q"))
         del booth  # the window deletes itself once closed; MainWindow then forgets it
