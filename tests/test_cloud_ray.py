@@ -171,7 +171,7 @@ def _load_with_a_kill(server, samples, expected, requests: int, tmp_path: Path) 
 
 def test_load_8_clients_survives_a_killed_replica(ray_server, samples, expected, tmp_path):
     report = _load_with_a_kill(ray_server, samples, expected, 200, tmp_path)
-    deadline = time.monotonic() + 120  # Serve starts a replacement for the dead replica
+    deadline = time.monotonic() + 300  # Serve starts a replacement for the dead replica (slow on busy cores)
     while time.monotonic() < deadline and _health(ray_server)["ray"]["replicas_running"] != 2:
         time.sleep(1)
     assert _health(ray_server)["ray"]["replicas_running"] == 2
