@@ -36,6 +36,8 @@ from app.gui.state import AppState
 from app.gui.workers import JobRunner
 from sample_models import SAMPLES
 
+# frames kept per pane to show both panes the same one: 1 s at 30 fps (each 640×480 frame is ~0.9 MB)
+RECENT_FRAMES = 30
 MODELS = {sample.label: name for name, sample in SAMPLES.items()}
 SCENES = {"synthetic": "Synthetic digits", "synthetic:face": "Synthetic face", "synthetic:objects": "Synthetic objects",
           "synthetic:person": "Synthetic person", "synthetic:hand": "Synthetic hand"}
@@ -297,7 +299,7 @@ class LivePage(QWidget):
             latest = self.pipeline.latest(i)
             if latest is not None and latest.image is not None and latest.seq not in self._recent[i]:
                 self._recent[i][latest.seq] = latest.image
-                while len(self._recent[i]) > 90:  # ~3 s at 30 fps
+                while len(self._recent[i]) > RECENT_FRAMES:
                     self._recent[i].pop(next(iter(self._recent[i])))
         shown = self._frames_to_show(count)
         for view, entry in zip(self.views, shown):
