@@ -51,7 +51,7 @@ def test_model_page_trains_with_curves_and_sets_the_model(qtbot, workspace, stat
     report = page.report.toPlainText()  # the per-class view: held-out score and confusion matrix
     assert not page.report.isHidden() and "Held-out top-1" in report and "recall" in report
     xs, accs = page.acc_curve.getData()
-    assert list(xs) == [1, 2] and all(0 <= a <= 1 for a in accs)
+    assert list(xs) == [1, 2] and all(0 <= a <= 100 for a in accs)  # per cent
     assert (state.model_dir / "model.onnx").is_file()
     assert "Active model" in page.current.text() and state.model_dir.name in page.current.text()
 

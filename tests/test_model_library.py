@@ -33,6 +33,20 @@ def test_remembered_across_runs_and_forgetting_keeps_files(tmp_path):
     assert [e.name for e in ModelLibrary(path).entries] == ["a"] and (second / "model.onnx").is_file()
 
 
+def test_one_sample_entry_however_many_installations_ran(tmp_path):
+    """Each checkout or package has its own sample folder; the list shows the sample once, at this one's."""
+    path = tmp_path / "library.json"
+    old, new = _model(tmp_path / "old-install", 0.98), _model(tmp_path / "new-install", 0.98)
+    library = ModelLibrary(path)
+    library.set_sample(old, "Digits CNN (the sample)")
+    library.add_package(old, tmp_path / "pkg")
+    library.add(_model(tmp_path / "mine", 0.9))
+    ModelLibrary(path).set_sample(new, "Digits CNN (the sample)", "digits")
+    entries = ModelLibrary(path).entries
+    assert [(e.kind, Path(e.folder).name) for e in entries] == [("sample", "new-install"), ("trained", "mine")]
+    assert entries[0].packages == [str(tmp_path / "pkg")] and entries[0].summary == "digits"
+
+
 def test_a_damaged_library_file_starts_empty_without_touching_models(tmp_path):
     path = tmp_path / "library.json"
     path.write_text("{not json")

@@ -233,6 +233,12 @@ class MainWindow(QMainWindow):
         return self.stack.currentWidget().widget()
 
     def _menus(self) -> None:
+        file_menu = self.menuBar().addMenu("&File")  # where desktop users look for Import and Quit
+        import_action = QAction("Import a model…", self)
+        import_action.setShortcut(QKeySequence.StandardKey.Open)
+        import_action.triggered.connect(self.import_model)
+        file_menu.addAction(import_action)
+        file_menu.addSeparator()
         view = self.menuBar().addMenu("&View")
         booth = QAction("Booth mode", self)
         booth.setShortcut(QKeySequence("F11"))
@@ -244,7 +250,7 @@ class MainWindow(QMainWindow):
         quit_action = QAction("Quit", self)
         quit_action.setShortcut(QKeySequence.StandardKey.Quit)
         quit_action.triggered.connect(self.close)
-        view.addAction(quit_action)
+        file_menu.addAction(quit_action)
         help_menu = self.menuBar().addMenu("&Help")
         docs = QAction("Documentation", self)
         docs.triggered.connect(lambda: QDesktopServices.openUrl(QUrl.fromLocalFile(str(DOCS))))
@@ -252,6 +258,11 @@ class MainWindow(QMainWindow):
         about = QAction("About Edge Studio", self)
         about.triggered.connect(self.show_about)
         help_menu.addAction(about)
+
+    def import_model(self) -> None:
+        """File → Import: the Model page's own import (file dialog, model card, errors in a dialog)."""
+        self.nav.setCurrentRow(ALL_PAGES.index("Model"))
+        self.pages["Model"].choose_import()
 
     def set_dark(self, dark: bool) -> None:
         from app.gui.theme import apply_theme

@@ -34,9 +34,8 @@ class ModelLibraryPanel(QGroupBox):
         super().__init__("Your models — click one and “Make active”; every model you train or import stays here")
         self.state = state
         self.library = library or ModelLibrary(workspace() / "library.json")
-        if self.library.find(SAMPLE_MODEL) is None:
-            self.library.add(SAMPLE_MODEL, "Digits CNN (the sample)", kind="sample",
-                             summary=summary_of(_json(SAMPLE_MODEL / "metrics.json")))
+        self.library.set_sample(SAMPLE_MODEL, "Digits CNN (the sample)",
+                                summary_of(_json(SAMPLE_MODEL / "metrics.json")))
         self.list = QListWidget()
         self.list.setObjectName("modelLibrary")
         self.list.setMaximumHeight(150)

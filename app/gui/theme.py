@@ -53,6 +53,9 @@ def apply_theme(name: str, app: QApplication | None = None) -> None:
     for widget in app.allWidgets():  # charts that exist already follow the switch too
         if isinstance(widget, pg.PlotWidget):
             widget.setBackground(colours["chart_bg"])
+            title = widget.getPlotItem().titleLabel
+            if title.text:  # kept its creation colour: dark grey, unreadable on the dark theme
+                title.setText(title.text, color=colours["chart_fg"])
             for side in ("left", "bottom"):
                 axis = widget.getAxis(side)
                 axis.setPen(colours["chart_fg"])
@@ -61,6 +64,24 @@ def apply_theme(name: str, app: QApplication | None = None) -> None:
 
 def tier_colour(tier: str) -> str:
     return TIER_COLOURS.get(tier, ACCENT)
+
+
+TITLE_SIZE = "10pt"  # pyqtgraph's default clips a one-line title in a third of a 1024-px window
+
+
+def titled_chart(title: str):
+    """A chart with its title in the theme's size and colour (pages use this, not pg.PlotWidget)."""
+    import pyqtgraph as pg
+
+    plot = pg.PlotWidget()
+    set_title(plot, title)
+    return plot
+
+
+def set_title(plot, title: str) -> None:
+    import pyqtgraph as pg
+
+    plot.setTitle(title, size=TITLE_SIZE, color=pg.getConfigOption("foreground"))
 
 
 def label_axes(plot, bottom: tuple[str, str], left: tuple[str, str]) -> None:

@@ -8,6 +8,7 @@ README's <page>.png (light, 1600×1000).
 """
 from __future__ import annotations
 
+import os
 import sys
 import tempfile
 import time
@@ -58,6 +59,7 @@ def main() -> int:
     from app.gui.settings import Settings
 
     tmp = Path(tempfile.mkdtemp(prefix="edge-studio-shots-"))
+    os.environ["XDG_DATA_HOME"] = str(tmp / "data")  # the trained model and packages stay out of your own list
     settings = Settings(tmp / "settings.json")
     window = MainWindow(settings=settings)
     window.resize(1600, 1000)

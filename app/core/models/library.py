@@ -58,6 +58,19 @@ class ModelLibrary:
         self.save()
         return entry
 
+    def set_sample(self, folder: str | Path, name: str, summary: str = "") -> Entry:
+        """The one sample entry, pointing at this installation's sample: an earlier installation's (another
+        checkout, an older package) is moved here with its packages, never listed beside it."""
+        key = str(Path(folder).resolve())
+        samples = [e for e in self.entries if e.kind == "sample"]
+        entry = next((e for e in samples if e.folder == key), samples[0] if samples else None)
+        if entry is None:
+            return self.add(key, name, kind="sample", summary=summary)
+        self.entries = [e for e in self.entries if e.kind != "sample" or e is entry]
+        entry.folder, entry.name, entry.summary = key, name, summary or entry.summary
+        self.save()
+        return entry
+
     def add_package(self, folder: str | Path, package: str | Path, verdicts: dict[str, str] | None = None) -> None:
         entry = self.find(folder) or self.add(folder)
         entry.packages = [p for p in entry.packages if p != str(package)] + [str(package)]

@@ -125,6 +125,7 @@ class LivePage(QWidget):
         self.stats = QLabel("")
         self.stats.setObjectName("liveStats")
         self.stats.setStyleSheet("font-family: monospace;")
+        self.stats.setWordWrap(True)  # a model's line wraps in a 1024-px window instead of widening the page
         self.message = QLabel("")
         layout.addWidget(self.stats)
         layout.addWidget(self.message)

@@ -12,6 +12,7 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QFormLayout,
     QGroupBox,
+    QHBoxLayout,
     QLabel,
     QMessageBox,
     QPushButton,
@@ -31,6 +32,7 @@ from app.gui.model_library_panel import ModelLibraryPanel
 from app.gui.pages.capture_panel import CapturePanel
 from app.gui.pages.training_report import report_html
 from app.gui.state import AppState, workspace
+from app.gui.theme import ACCENT, BAD, label_axes, titled_chart
 from app.gui.workers import JobRunner
 from converters.targets import MINDSPORE_MISSING, mindspore_available
 from jobs.state import JobState
@@ -87,13 +89,21 @@ class ModelPage(QWidget):
             missing.setWordWrap(True)
             missing.setStyleSheet("color: #a33;")
             form.addRow(missing)
-        self.curves = pg.PlotWidget(background="w")
-        self.curves.setMinimumHeight(160)
-        self.curves.setMaximumHeight(260)
-        self.curves.addLegend()
-        self.curves.setLabel("bottom", "epoch")
-        self.loss_curve = self.curves.plot([], [], pen=pg.mkPen("#d62728", width=2), name="train loss")
-        self.acc_curve = self.curves.plot([], [], pen=pg.mkPen("#1f77b4", width=2), symbol="o", name="val top-1")
+        # loss and accuracy have different scales: a chart each, side by side, no legend over the data
+        self.loss_plot = titled_chart("Training loss — lower is better")
+        label_axes(self.loss_plot, ("epoch", ""), ("loss", ""))
+        self.acc_plot = titled_chart("Held-out top-1 — higher is better")
+        label_axes(self.acc_plot, ("epoch", ""), ("top-1", "%"))
+        self.acc_plot.setYRange(0, 100)
+        self.loss_curve = self.loss_plot.plot([], [], pen=pg.mkPen(BAD, width=2), symbol="o", symbolBrush=BAD)
+        self.acc_curve = self.acc_plot.plot([], [], pen=pg.mkPen(ACCENT, width=2), symbol="o", symbolBrush=ACCENT)
+        self.curves = QWidget()
+        charts = QHBoxLayout(self.curves)
+        charts.setContentsMargins(0, 0, 0, 0)
+        for plot in (self.loss_plot, self.acc_plot):
+            plot.setMinimumHeight(160)
+            plot.setMaximumHeight(260)
+            charts.addWidget(plot)
         form.addRow(self.curves)
         self.report = QTextBrowser()  # after a run: held-out score, warnings, confusion matrix
         self.report.setObjectName("trainingReport")
@@ -172,7 +182,7 @@ class ModelPage(QWidget):
             self.history.append((event["epoch"], event["loss"], event["val_accuracy"]))
             xs = [h[0] for h in self.history]
             self.loss_curve.setData(xs, [h[1] for h in self.history])
-            self.acc_curve.setData(xs, [h[2] for h in self.history])
+            self.acc_curve.setData(xs, [h[2] * 100 for h in self.history])
 
     def training_finished(self, metrics: dict) -> None:
         self.training_done(self.train_out, metrics)

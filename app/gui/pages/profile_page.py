@@ -33,7 +33,7 @@ from app.core.models import device_parity
 from app.gui.dialogs import show_error
 from app.gui.job_controls import JobControls
 from app.gui.state import AppState
-from app.gui.theme import label_axes, legend_html, tier_colour
+from app.gui.theme import label_axes, legend_html, tier_colour, titled_chart
 from app.gui.workers import JobRunner
 from converters.targets import TIER_INFO
 from jobs.state import JobState
@@ -96,7 +96,10 @@ class ProfilePage(QWidget):
         self.board_button.setToolTip("Copy the package's ARM64 bundle (device/arm64/) to a 64-bit ARM board over "
                                      "SSH (key login, known host), run it and add its latencies as device rows")
         self.board_button.setEnabled(False)
-        for widget in (self.package, self.wan, self.ray, self.export_button, self.board_button):
+        # the package's name is long: a line of its own keeps the page within a 1024-px window
+        self.package.setWordWrap(True)
+        layout.addWidget(self.package)
+        for widget in (self.wan, self.ray, self.export_button, self.board_button):
             controls.addWidget(widget)
         controls.addStretch(1)
         layout.addLayout(controls)
@@ -111,12 +114,12 @@ class ProfilePage(QWidget):
         self.legend = QLabel(legend_html([(TIER_INFO[t].label, tier_colour(t)) for t in TIER_INFO]))
         self.legend.setObjectName("chartLegend")
         charts.addWidget(self.legend, 0, 0, 1, 3)
-        self.cdf = pg.PlotWidget(title="Latency distribution — further left is faster")
+        self.cdf = titled_chart("Latency spread — left is faster")
         self.cdf.setLogMode(x=True)
         label_axes(self.cdf, ("latency", "ms, log scale"), ("share of runs at or below", "%"))
-        self.tiers = pg.PlotWidget(title="Median latency per variant — lower is faster")
+        self.tiers = titled_chart("Median latency — lower is faster")
         label_axes(self.tiers, ("variant", ""), ("p50 latency", "ms, log scale"))
-        self.ops = pg.PlotWidget(title="Where the picked edge variant spends its time")
+        self.ops = titled_chart("Where the edge pick spends time")
         label_axes(self.ops, ("time per run", "µs"), ("operator type", ""))
         for col, plot in enumerate((self.cdf, self.tiers, self.ops)):
             plot.setMinimumHeight(220)

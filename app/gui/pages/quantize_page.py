@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
 
 from app.gui.job_controls import JobControls
 from app.gui.state import AppState
-from app.gui.theme import ACCENT, label_axes, legend_html
+from app.gui.theme import ACCENT, label_axes, legend_html, set_title, titled_chart
 from app.gui.workers import JobRunner
 from jobs.state import JobState
 
@@ -74,11 +74,17 @@ class QuantizePage(QWidget):
             box.setToolTip(f"Pick per tier: {label} (0 = no limit); changes the picks without running again")
             box.valueChanged.connect(self._limits_changed)
             self.limits[key] = box
-        for widget in (QLabel("Model"), self.model, QLabel("Target"), self.target, self.top_k, QLabel("Limits"),
-                       *self.limits.values()):
+        for widget in (QLabel("Model"), self.model, QLabel("Target"), self.target, self.top_k):
             controls.addWidget(widget)
         controls.addStretch(1)
         layout.addLayout(controls)
+        limits = QHBoxLayout()  # a row of their own: beside the rest they pushed the page past 1024 px
+        limits.addWidget(QLabel("Pick per tier within"))
+        for (key, box), label in zip(self.limits.items(), ("latency", "size", "metric ≥")):
+            limits.addWidget(QLabel(label))
+            limits.addWidget(box)
+        limits.addStretch(1)
+        layout.addLayout(limits)
         self.controls = JobControls(runner, "Find the layers INT8 hurts", error_title="Quantization debug failed",
                                     object_name="quantDebug")
         self.controls.start_button.clicked.connect(self.run)
@@ -94,14 +100,14 @@ class QuantizePage(QWidget):
         self.variants = QTableWidget(0, len(VARIANT_COLUMNS))
         self.variants.setHorizontalHeaderLabels(VARIANT_COLUMNS)
         self.variants.verticalHeader().setVisible(False)
-        self.graph = pg.PlotWidget(title="The graph — click a node for its numbers")
+        self.graph = titled_chart("The graph — click a node for its numbers")
         label_axes(self.graph, ("depth from the input", "nodes"), ("", ""))
         self.graph.getAxis("left").setTicks([[]])
         self.colour_by = QComboBox()
         self.colour_by.setObjectName("graphColour")
         self.colour_by.addItems(list(COLOUR_BY))
         self.colour_by.currentTextChanged.connect(self._recolour)
-        self.tradeoff = pg.PlotWidget(title="Accuracy vs latency — marker size = file size, line = Pareto front")
+        self.tradeoff = titled_chart("Accuracy vs latency — bigger marker, bigger file")
         self.tradeoff.setLogMode(x=True)
         self.legend = QLabel(legend_html([("the highest", BAD), ("the lowest", GOOD), ("moves values only / input", GREY),
                                           ("Pareto front", ACCENT), ("tier pick ★", "#f2c200")]))
@@ -112,6 +118,7 @@ class QuantizePage(QWidget):
         legend_row = QHBoxLayout()
         legend_row.addWidget(QLabel("Colour the graph by"))
         legend_row.addWidget(self.colour_by)
+        self.legend.setWordWrap(True)
         legend_row.addWidget(self.legend, 1)
         grid.addLayout(legend_row, 1, 0, 1, 2)
         grid.addWidget(self.graph, 2, 0)
@@ -232,10 +239,10 @@ class QuantizePage(QWidget):
         item.scatter.sigClicked.connect(lambda _plot, points, _ev: self.show_node(points[0].index()))
         if len(nodes) <= 40:  # names only where they fit
             for i, n in enumerate(nodes):
-                text = pg.TextItem(n["name"][:16], anchor=(0.5, -0.4), color="#444")
+                text = pg.TextItem(n["name"][:16], anchor=(0.5, -0.4), color=pg.getConfigOption("foreground"))
                 text.setPos(*pos[i])
                 self.graph.addItem(text)
-        self.graph.setTitle(f"The graph, coloured by {self.colour_by.currentText()} — click a node for its numbers")
+        set_title(self.graph, f"{self.colour_by.currentText()} — click a node")
 
     def show_node(self, index: int) -> None:
         n = self._graph_nodes[index]
