@@ -1,6 +1,7 @@
 """The main window: left navigation, five pages, a status bar with model, tier and Lite health."""
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -361,7 +362,23 @@ def run_gui(booth: bool = False, first_frame_exit: bool = False, screenshot: str
         window.booth.views[0].first_frame.connect(after_first_frame)
     if first_frame_exit:
         _exit_on_first_frame(app, window, screenshot)
-    return app.exec()
+    code = app.exec()
+    leave_if_jobs_hang(code)
+    return code
+
+
+def leave_if_jobs_hang(code: int) -> None:
+    """The window has closed and cancelled every job; one that ignored Cancel still runs in its thread, and
+    Qt aborts the process (SIGABRT) when it destroys a running QThread at exit. Settings are saved by
+    now and job children killed, so leave at once instead: a quit never ends in a crash report."""
+    from app.gui.workers import threads_still_running
+
+    if threads_still_running():
+        print(f"edge-studio: {threads_still_running()} job(s) did not stop when asked; leaving without them",
+              file=sys.stderr)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
 
 
 def _exit_on_first_frame(app: QApplication, window: MainWindow, screenshot: str | None) -> None:

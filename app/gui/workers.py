@@ -4,6 +4,7 @@ comes back on the GUI thread. Cancel sets the state's flag; the job raises `Canc
 from __future__ import annotations
 
 import traceback
+import weakref
 from typing import Any, Callable
 
 from PySide6.QtCore import QCoreApplication, QObject, QThread, Signal, Slot
@@ -79,12 +80,21 @@ class _Relay(QObject):
             self.on_event(event)
 
 
+_RUNNERS: "weakref.WeakSet[JobRunner]" = weakref.WeakSet()
+
+
+def threads_still_running() -> int:
+    """Job threads that have not ended (after stop_all: jobs that ignored Cancel for its whole wait)."""
+    return sum(thread.isRunning() for runner in list(_RUNNERS) for thread in list(runner._running.values()))
+
+
 class JobRunner(QObject):
     """Owns the threads of running jobs; keeps references until they end."""
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._running: dict[Job, QThread] = {}
+        _RUNNERS.add(self)
 
     def start(self, fn: Callable[..., Any], *, on_done=None, on_error=None, on_progress=None, on_event=None,
               **kwargs: Any) -> Job:
