@@ -121,7 +121,8 @@ def test_reports_html_json_csv(compared, tmp_path):
     written = report.write_all(compared, html_path=str(tmp_path / "out.html"))
     assert sorted(p.name for p in written) == ["out.csv", "out.html", "out.json"]
     page = (tmp_path / "out.html").read_text()
-    assert page.count("<svg") >= 4  # latency distributions, tier bars, per-op bars of the edge and device picks
+    assert page.count("<svg") >= 5  # latency distributions, tier bars, trade-off, per-op bars of two picks
+    assert "Accuracy against speed" in page and all(row["id"] in page for row in compared["variants"])
     assert "EMULATED" in page
     assert not re.search(r"<script|<link|<img|src=|url\((?!#)", page)  # self-contained: nothing to fetch
     for pick in compared["picks"].values():

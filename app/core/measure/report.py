@@ -88,6 +88,34 @@ def tier_chart(result: dict) -> str:
     return _svg(fig)
 
 
+def tradeoff_chart(result: dict) -> str:
+    """What you give up for what: top-1 against median latency, each marker's area the file's size; the
+    picks are ringed. Up and to the left is better."""
+    plt = _pyplot()
+    rows = [r for r in result["variants"] if r.get("top1") is not None and r.get("p50_ms")]
+    picked = {p["id"] for p in result["picks"].values()}
+    largest = max([r["size_bytes"] or 0 for r in rows] + [1])
+    fig, ax = plt.subplots(figsize=(8, 4))
+    same_score: dict[float, int] = {}  # variants with one top-1 sit on a line: their names go one above another
+    for row in sorted(rows, key=lambda r: r["p50_ms"]):
+        area = 40 + 600 * (row["size_bytes"] or 0) / largest
+        ax.scatter(row["p50_ms"], 100 * row["top1"], s=area, color=TIER_COLORS.get(row["tier"]), alpha=0.6,
+                   edgecolors="black" if row["id"] in picked else "none", linewidths=2)
+        above = same_score[round(row["top1"], 4)] = same_score.get(round(row["top1"], 4), -1) + 1
+        ax.annotate(row["id"], (row["p50_ms"], 100 * row["top1"]), fontsize=7, xytext=(8, -12 - 10 * above),
+                    textcoords="offset points", arrowprops={"arrowstyle": "-", "alpha": 0.4} if above else None)
+    ax.set_xscale("log")
+    ax.margins(x=0.15)
+    scores = [100 * r["top1"] for r in rows]
+    if scores and max(scores) - min(scores) < 2:  # a 0.3-point gap must not fill the whole height
+        middle = (max(scores) + min(scores)) / 2
+        ax.set_ylim(middle - 1.2, min(100.5, middle + 1.2))
+    ax.set_xlabel("median latency per inference, ms (log scale) — left is faster")
+    ax.set_ylabel("top-1, % — higher is better")
+    ax.grid(True, which="both", alpha=0.3)
+    return _svg(fig)
+
+
 def per_op_chart(entry: dict, top: int = 12) -> str:
     plt = _pyplot()
     items = list(entry["by_type"].items())[:top]
@@ -140,6 +168,7 @@ tr.pick {{ background: #fff7d6; font-weight: 600; }}
 <h2>All variants</h2><table><tr>{head}</tr>{body}</table>
 <h2>Latency distributions</h2><div class="chart">{latency_chart(result)}</div>
 <h2>Tiers</h2><div class="chart">{tier_chart(result)}</div>
+<h2>Accuracy against speed (marker area: file size; picks ringed)</h2><div class="chart">{tradeoff_chart(result)}</div>
 {scale}
 <h2>Per operator (picked Lite variants)</h2>{per_op or '<p>No Lite variant was picked.</p>'}
 <h2>Notes</h2><ul>{notes}</ul>

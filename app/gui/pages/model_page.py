@@ -183,6 +183,9 @@ class ModelPage(QWidget):
             xs = [h[0] for h in self.history]
             self.loss_curve.setData(xs, [h[1] for h in self.history])
             self.acc_curve.setData(xs, [h[2] * 100 for h in self.history])
+            ticks = [[(x, str(x)) for x in xs[::max(1, len(xs) // 10)]]]  # whole epochs, never "2.5"
+            for plot in (self.loss_plot, self.acc_plot):
+                plot.getAxis("bottom").setTicks(ticks)
 
     def training_finished(self, metrics: dict) -> None:
         self.training_done(self.train_out, metrics)
