@@ -31,6 +31,29 @@ def _live_threads():
     return [t for t in threading.enumerate() if t.name.startswith("live-")]
 
 
+def test_a_change_while_loading_leaves_no_pipeline_running_unseen(qtbot, settings, runner):
+    """A change applied while a view loads (the thread count, then Stop and Start — what a user does in a
+    second) starts a second load; the first one's pipeline used to become the page's and then be replaced
+    without being closed: its threads ran on after Stop (a 30-minute soak: +145 MB, 3 threads left)."""
+    from app.gui.pages.live_page import LivePage
+    from app.gui.state import AppState
+
+    page = LivePage(AppState(), runner, settings)
+    qtbot.addWidget(page)
+    page.show()
+    try:
+        page.start("synthetic")
+        page.start("synthetic")  # what the debounced change does while the first start is still loading
+        qtbot.mouseClick(page.stop_button, Qt.MouseButton.LeftButton)  # enabled or not: nothing to stop yet
+        page.start("synthetic")
+        qtbot.waitUntil(lambda: not runner.busy() and page.pipeline is not None, timeout=180_000)
+        qtbot.waitUntil(lambda: page.views[0].frames_shown >= 5, timeout=60_000)
+        assert len(_live_threads()) == 1 + len(page.pipeline.models), [t.name for t in _live_threads()]
+    finally:
+        page.stop()
+    qtbot.waitUntil(lambda: not _live_threads(), timeout=10_000)
+
+
 def test_live_page_side_by_side_on_synthetic(qtbot, settings, runner):
     from app.gui.pages.live_page import LivePage
     from app.gui.state import AppState

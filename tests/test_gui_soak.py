@@ -15,6 +15,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import psutil
 import pytest
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QKeySequence
@@ -164,8 +165,15 @@ def soak_gui(qtbot, tmp_path: Path, monkeypatch, seconds: float) -> dict:
         started = time.monotonic()
         QTest.mouseClick(live.start_button, LEFT)
         user.wait_live_frames()
+        trace = []  # per step: seconds, action, RSS (trimmed), native threads: where growth comes from
         while time.monotonic() - started < seconds:
+            action = user.actions[user.steps % len(user.actions)].__name__
             user.step()
+            trace.append((round(time.monotonic() - started, 1), action, round(_trimmed_rss_mb(), 1),
+                          psutil.Process().num_threads()))
+        if os.environ.get("EDGE_STUDIO_GUI_SOAK_TRACE"):
+            Path(os.environ["EDGE_STUDIO_GUI_SOAK_TRACE"]).write_text(
+                "seconds,action,rss_mb,threads\n" + "".join(",".join(map(str, row)) + "\n" for row in trace))
         sampler.stop()
         live.stop()
         slope.sample()
@@ -182,6 +190,8 @@ def soak_gui(qtbot, tmp_path: Path, monkeypatch, seconds: float) -> dict:
             "python_threads": {"before": before["python_threads"], "after": after["python_threads"]},
             "fds": {"before": len(before["fds"]), "after": len(after["fds"]), "leaked": _leaked_fds(before, after)},
             "leftover_work_dirs": sorted(str(d) for d in _work_dirs() - dirs),
+            # RSS after the steps at each tenth of the run: a plateau, or a climb that would not stop
+            "rss_mb_by_tenth": [trace[min(len(trace) - 1, len(trace) * k // 10)][2] for k in range(11)],
         }
     finally:
         live.stop()

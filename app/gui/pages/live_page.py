@@ -5,6 +5,7 @@ import dialog declares its kind, labels, thresholds and preprocessing in its sid
 from __future__ import annotations
 
 import os
+from functools import partial
 from pathlib import Path
 
 from PySide6.QtCore import QTimer
@@ -66,7 +67,11 @@ class LivePage(QWidget):
         load_lite_runtime()
         self.pipeline = None
         self._last_event = None  # the pipeline event the message line shows
-        self.workdir: Path | None = None
+        self.workdir: Path | None = None  # the running pipeline's converted models
+        # Each start is a generation; a stop, or a newer start, makes loads still under way stale, and a
+        # stale pipeline is closed when it arrives. Without this a change applied while a view was
+        # loading left the first pipeline running unseen (its threads and memory, found by a 30-minute soak).
+        self._generation = 0
         self._cameras_known = False
         self._autostart = False
         layout = QVBoxLayout(self)
@@ -263,16 +268,21 @@ class LivePage(QWidget):
         self.views[1].setVisible(len(names) > 1)
         self.start_button.setEnabled(False)
         self.message.setText("Loading models (Lite conversions run in child processes)…")
-        self.workdir = new_workdir()
-        self.runner.start(start_pipeline, source_spec=source, model_names=names, threads=threads,
-                          workdir=self.workdir, on_done=self.started, on_error=self.failed,
-                          on_progress=lambda f, m: self.message.setText(m))
+        generation, workdir = self._generation, new_workdir()
+        self.runner.start(start_pipeline, source_spec=source, model_names=names, threads=threads, workdir=workdir,
+                          on_done=partial(self.started, generation=generation, workdir=workdir),
+                          on_error=partial(self.failed, generation=generation, workdir=workdir),
+                          on_progress=partial(self._loading, generation=generation))
 
-    def started(self, pipeline) -> None:
-        if self._paused:  # hidden while it was loading: it starts again when the page is shown
-            close_pipeline(pipeline, None)
+    def _loading(self, fraction: float, message: str, generation: int) -> None:
+        if generation == self._generation:
+            self.message.setText(message)
+
+    def started(self, pipeline, generation: int | None = None, workdir: Path | None = None) -> None:
+        if generation is not None and generation != self._generation:  # stopped, paused or restarted meanwhile
+            close_pipeline(pipeline, workdir)
             return
-        self.pipeline, self._last_event = pipeline, None
+        self.pipeline, self.workdir, self._last_event = pipeline, workdir, None
         for view in self.views:
             view._seq = None  # a new pipeline counts frames from 0 again
         self.stop_button.setEnabled(True)
@@ -282,7 +292,10 @@ class LivePage(QWidget):
         self.show_events()  # e.g. the camera could not be opened and the synthetic source stands in
         self.timer.start()
 
-    def failed(self, exc: Exception) -> None:
+    def failed(self, exc: Exception, generation: int | None = None, workdir: Path | None = None) -> None:
+        close_pipeline(None, workdir)
+        if generation is not None and generation != self._generation:
+            return  # a load nobody waits for any more: no dialog
         self.start_button.setEnabled(True)
         self.message.setText(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
         show_job_error(self, "Live view could not start", exc)
@@ -369,6 +382,7 @@ class LivePage(QWidget):
         return "\n".join(lines)
 
     def stop(self) -> None:
+        self._generation += 1  # a load still under way is closed when it arrives
         self.timer.stop()
         close_pipeline(self.pipeline, self.workdir)
         self.pipeline = self.workdir = None
