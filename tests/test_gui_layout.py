@@ -25,8 +25,13 @@ def test_every_page_fits_a_1024_window(qtbot, tmp_path):
         page = window.pages[name]
         if hasattr(page, "package"):  # the Profile page shows the package's full name
             page.package.setText(LONG_PACKAGE)
-        if name == "Live":  # its statistics lines while a view runs
+        if name == "Live":  # its statistics lines while a view runs, and a built package's models as choices
             page.stats.setText(LIVE_STATS)
+            package = tmp_path / "trained-20261202-002904-20261202-002916"
+            for tier_file in ("edge/model.ms", "device/model_int8.ms"):  # names only: nothing is loaded
+                (package / tier_file).parent.mkdir(parents=True, exist_ok=True)
+                (package / tier_file).write_bytes(b"")
+            page.add_package_models(package)
         qtbot.wait(50)
         room = window.stack.currentWidget().viewport().width()
         assert room > 700, (name, room)  # the stack itself got the window's width

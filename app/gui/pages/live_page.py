@@ -91,6 +91,9 @@ class LivePage(QWidget):
             self.model_a.addItem(label, name)
             self.model_b.addItem(label, name)
         self.model_b.setCurrentIndex(2)  # digits INT8: FP32 | INT8 side by side by default
+        for combo in (self.model_a, self.model_b):  # a package's long names (added later) must not widen the page
+            combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            combo.setMinimumContentsLength(22)
         # threads per model; 1 by default: on this 2-core machine a Lite model beside another one ran
         # fastest on one thread (face FP32: 30 FPS at 1 thread, 12 FPS at 2)
         self.threads = QSpinBox()
