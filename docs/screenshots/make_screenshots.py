@@ -44,8 +44,9 @@ def shoot_every_page(app, window) -> None:
                     live = window.pages["Live"]
                     shown = live.views[0].frames_shown
                     wait_until(app, lambda: live.views[0].frames_shown > shown + 10)
-                for _ in range(10):
-                    app.processEvents()
+                settle_until = time.monotonic() + 0.5  # charts lay their scenes out a few events after a resize
+                while time.monotonic() < settle_until:
+                    app.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 50)
                 window.grab().save(str(HERE / f"{page.lower()}-{theme}-{width}.png"))
     apply_theme("light")
 

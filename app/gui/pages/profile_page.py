@@ -119,8 +119,8 @@ class ProfilePage(QWidget):
         label_axes(self.cdf, ("latency", "ms, log scale"), ("share of runs at or below", "%"))
         self.tiers = titled_chart("Median latency — lower is faster")
         label_axes(self.tiers, ("variant", ""), ("p50 latency", "ms, log scale"))
-        self.ops = titled_chart("Where the edge pick spends time")
-        label_axes(self.ops, ("time per run", "µs"), ("operator type", ""))
+        self.ops = titled_chart("Edge pick, per operator")
+        label_axes(self.ops, ("time per run", "µs"), ("", ""))  # the names say what they are
         for col, plot in enumerate((self.cdf, self.tiers, self.ops)):
             plot.setMinimumHeight(220)
             charts.addWidget(plot, 1, col)
