@@ -46,3 +46,32 @@ def test_a_job_that_ignores_cancel_does_not_crash_the_quit():
     left = _quit("leave")
     assert left.returncode == 0, (left.returncode, left.stderr)
     assert "1 job(s) did not stop when asked" in left.stderr and "QThread: Destroyed" not in left.stderr
+
+
+def test_a_kept_error_keeps_nothing_of_its_job_alive(qtbot):
+    """An error that is kept (a log record does: pytest's log capture keeps every one, and the booth logs
+    its cloud failure with the exception) used to carry its traceback, whose frames held the job's closure:
+    every booth round of the 30-minute soak kept its whole BoothWindow, a slow climb. The dialog still gets
+    the traceback as text."""
+    import gc
+    import weakref
+
+    from app.gui.workers import JobRunner, error_details
+
+    class Owner:  # stands in for the window whose method the job closes over
+        pass
+
+    owner, kept = Owner(), []
+    gone = weakref.ref(owner)
+
+    def job(state, owner=owner):
+        raise RuntimeError(f"no server for {type(owner).__name__}")
+
+    runner = JobRunner()
+    runner.start(job, on_error=kept.append)
+    qtbot.waitUntil(lambda: bool(kept) and not runner.busy(), timeout=10_000)
+    assert "RuntimeError: no server for Owner" in error_details(kept[0])
+    del owner, job
+    qtbot.wait(200)
+    gc.collect()
+    assert gone() is None, "a kept exception still holds the job's frames"

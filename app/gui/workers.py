@@ -30,6 +30,7 @@ class Job(QObject):
         except Exception as exc:  # every failure becomes a dialog, never a crash
             if not getattr(exc, "log", ""):
                 exc.details = traceback.format_exc()
+            _drop_frames(exc)
             self.failed.emit(exc)
         else:
             self.finished.emit(result)
@@ -44,6 +45,18 @@ class Job(QObject):
 
     def cancel(self) -> None:
         self.state.cancel()
+
+
+def _drop_frames(exc: BaseException) -> None:
+    """Let go of the frames an exception's traceback keeps alive (their text is in exc.details by now).
+    Whoever keeps the error — a log record does (the booth logs its cloud failure with it, and pytest's
+    log capture keeps every record) — kept the job's closure with it: a whole booth window per booth round
+    in the 30-minute GUI soak, a slow climb of RSS (+86 MB)."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        exc.__traceback__ = None
+        exc = exc.__cause__ or exc.__context__
 
 
 def error_details(exc: BaseException) -> str:
