@@ -373,9 +373,9 @@ def leave_if_jobs_hang(code: int) -> None:
     now and job children killed, so leave at once instead: a quit never ends in a crash report."""
     from app.gui.workers import threads_still_running
 
-    if threads_still_running():
-        print(f"edge-studio: {threads_still_running()} job(s) did not stop when asked; leaving without them",
-              file=sys.stderr)
+    hanging = threads_still_running()
+    if hanging:
+        print(f"edge-studio: {hanging} job(s) did not stop when asked; leaving without them", file=sys.stderr)
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(code)

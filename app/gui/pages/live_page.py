@@ -281,8 +281,8 @@ class LivePage(QWidget):
         if generation == self._generation:
             self.message.setText(message)
 
-    def started(self, pipeline, generation: int | None = None, workdir: Path | None = None) -> None:
-        if generation is not None and generation != self._generation:  # stopped, paused or restarted meanwhile
+    def started(self, pipeline, generation: int, workdir: Path) -> None:
+        if generation != self._generation:  # stopped, paused or restarted meanwhile
             close_pipeline(pipeline, workdir)
             return
         self.pipeline, self.workdir, self._last_event = pipeline, workdir, None
@@ -295,9 +295,9 @@ class LivePage(QWidget):
         self.show_events()  # e.g. the camera could not be opened and the synthetic source stands in
         self.timer.start()
 
-    def failed(self, exc: Exception, generation: int | None = None, workdir: Path | None = None) -> None:
+    def failed(self, exc: Exception, generation: int, workdir: Path) -> None:
         close_pipeline(None, workdir)
-        if generation is not None and generation != self._generation:
+        if generation != self._generation:
             return  # a load nobody waits for any more: no dialog
         self.start_button.setEnabled(True)
         self.message.setText(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
