@@ -3,18 +3,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import platformdirs
 from PySide6.QtCore import QObject, Signal
 
+from app.core.files import workspace  # noqa: F401  (the pages take it from here)
 from converters.lite.paths import PROJECT_ROOT
 
 SAMPLE_MODEL = PROJECT_ROOT / "sample_models" / "digits"
-
-
-def workspace() -> Path:
-    path = Path(platformdirs.user_data_dir("edge-studio"))
-    path.mkdir(parents=True, exist_ok=True)
-    return path
 
 
 class AppState(QObject):
