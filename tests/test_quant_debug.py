@@ -184,7 +184,9 @@ def test_pareto_and_the_picks_follow_the_limits():
     assert pareto([(v.latency_ms, v.metric) for v in variants]) == [0]  # FP32 is fastest and most accurate
     assert pareto([(1, 90), (2, 95), (3, 94), (0.5, 80)]) == [3, 0, 1]
     free = pick_variants(variants)
-    assert free["edge"]["variant"] == "fp32" and free["device"]["variant"] == "int8"  # the smallest file
+    # no limits: the smallest file within the task tolerance (1 point) of FP32, not the smallest file (INT8: −2)
+    assert free["edge"]["variant"] == "fp32" and free["device"]["variant"] == "int8+float[a]"
+    assert pick_variants(variants, tolerance=5)["device"]["variant"] == "int8"  # the user allows 5 points
     assert pick_variants(variants, min_metric=97.5)["device"]["variant"] == "int8+float[a]"
     assert pick_variants(variants, min_metric=97.5, max_latency_ms=1)["device"]["variant"] == "fp16"
     none = pick_variants(variants, max_size_kib=100)

@@ -31,10 +31,13 @@ def cmd_import(args) -> int:
         if Path(args.model).suffix.lower() in (".onnx", ".tflite"):
             raise
         proposed = None  # Caffe, TF, MindIR: Lite's view of the inputs, from the card
+    def chosen(proposed):  # the user's corrections, checked (a kind that cannot read the outputs, …)
+        return choose(proposed, input_shapes=shapes, kind=args.kind, preprocess=preprocess, labels=args.labels,
+                      data=args.data, auxiliary=args.auxiliary, name=args.name, tolerance=args.tolerance)
+
+    description = chosen(proposed) if proposed is not None else None  # before Lite's probe: errors at once
     card = make_card(args.model, timeout=args.timeout, input_shapes=shapes or None)
-    proposed = proposed or propose(args.model, card)
-    description = choose(proposed, input_shapes=shapes, kind=args.kind, preprocess=preprocess,
-                         labels=args.labels, data=args.data, auxiliary=args.auxiliary, name=args.name)
+    description = description or chosen(propose(args.model, card))
     folder = import_into_library(args.model, workspace() / "models", description)
     remember(folder, f"{description.kind} · {card.format}")
     shown = card.to_json() | {"library_folder": str(folder), "description": description.model_dump(mode="json")}
@@ -99,21 +102,47 @@ def cmd_convert(args) -> int:
         print(f"Converting {src.name} → {out} …", file=sys.stderr)
     from converters.lite.errors import MismatchError
 
+    # a quantized file of a model with representative data is judged by its task on that data
+    by_task = (args.int8 or args.fp16) and description is not None and bool(description.data) \
+        and spec is not None and not args.no_verify
+    written = out.with_name(f".{out.name[:200]}.judging{out.suffix}") if by_task else out
     try:
-        result = convert(src, out, fmk=args.fmk, input_format=args.input_format,
+        result = convert(src, written, fmk=args.fmk, input_format=args.input_format,
                          value_range=spec.value_range() if spec else None,
                          input_shapes=shapes, fp16_weights=args.fp16, quant=quant,
-                         timeout=args.timeout, verify=not args.no_verify, accept_mismatch=args.accept_mismatch,
+                         timeout=args.timeout, verify=not args.no_verify,
+                         accept_mismatch=args.accept_mismatch or by_task,
                          explain=True if args.explain else None, repair=not args.no_repair)
     except MismatchError as exc:  # Lite's file answers wrongly: nothing was written to --out
         if args.json:
             print_json({"error": str(exc), "verification": exc.verification.model_dump(mode="json")})
             return 1
         raise
+    task = None
+    if by_task:
+        from app.core.models.task_check import judge_file
+
+        try:
+            task = judge_file(description, src, written)
+            if task.verdict == "WRONG" and not args.accept_mismatch:
+                message = f"Lite converted {src.name}, but {out.name} fails its task: {task.summary()}"
+                if result.warnings:  # the calibration data is the likelier cause than any layer
+                    message += f". Likely cause: {result.warnings[0]}"
+                if args.json:
+                    print_json({"error": message, "task": task.model_dump(mode="json"),
+                                "verification": result.verification.model_dump(mode="json")})
+                    return 1
+                raise ValueError(message)
+            written.replace(out)  # judged: the file the user asked for
+        finally:
+            written.unlink(missing_ok=True)
+        result.path = out
     if args.json:
-        print_json(result.to_json())
+        print_json(result.to_json() | ({"task": task.model_dump(mode="json")} if task else {}))
         return 0
     print(f"{result.path}  {result.size_bytes / 1024:.1f} KiB  {result.precision}  {result.seconds:.2f} s")
+    if task is not None:
+        print(f"task: {task.summary()}")
     for warning in result.warnings:
         print(f"warning: {warning}")
     if result.repairs:  # rewrites around Lite 2.0's defects (converters/repairs.py), in a temp copy
@@ -122,7 +151,8 @@ def cmd_convert(args) -> int:
         print(f"applied: {describe(result.repairs)}")
     if result.verification is not None:
         check = result.verification
-        print(f"verification: {check.summary()}" if not check.wrong
+        raw = "raw tensors (the task decides): " if task is not None else ""
+        print(f"verification: {raw}{check.summary()}" if not check.wrong or task is not None
               else f"WARNING, kept with --accept-mismatch: {check.summary()}")
         if args.explain and check.divergence is None and check.note:
             print(f"explain: {check.note}")
@@ -292,6 +322,8 @@ def add_cli(sub) -> None:
     p.add_argument("--auxiliary", action="append", metavar="OUTPUT",
                    help="an output that does not judge a conversion (e.g. world landmarks in metres)")
     p.add_argument("--name", help="the name the library shows (default: the file's)")
+    p.add_argument("--tolerance", type=float, metavar="POINTS",
+                   help="task points a quantized variant may lose against FP32 (default: the kind's, e.g. 1 for top-1)")
     p.add_argument("--input-shape", action="append", metavar="NAME:D0,D1,…",
                    help="fix a dynamic input's shape for the Lite check (repeat per input)")
     p.set_defaults(func=cmd_import)
@@ -313,6 +345,8 @@ def add_cli(sub) -> None:
     p.add_argument("--auxiliary", action="append", metavar="OUTPUT",
                    help="an output that does not judge a conversion (e.g. world landmarks in metres)")
     p.add_argument("--name", help="the name the library shows (default: the file's)")
+    p.add_argument("--tolerance", type=float, metavar="POINTS",
+                   help="task points a quantized variant may lose against FP32 (default: the kind's, e.g. 1 for top-1)")
     p.add_argument("--input-shape", action="append", metavar="NAME:D0,D1,…", help="fix an input's shape")
     p.add_argument("--fp16", action="store_true", help="store weights as FP16")
     p.add_argument("--int8", action="store_true", help="INT8 post-training quantization (FULL_QUANT)")

@@ -74,18 +74,28 @@ def _print(report) -> None:
         variants.add_row(v.name, f"{v.size_bytes / 1024:.1f}", f"{v.metric:.2f}", f"{v.cosine:.5f}",
                          f"{v.latency_ms:.2f}", *(str(v.task.get(k, "")) for k in task_keys))
     console.print(variants)
+    int8 = next((v for v in report.variants if v.name == "int8"), None)
+    if int8 is not None and len(int8.outputs) > 1:  # which output the error lives in; auxiliary ones do not judge
+        console.print("INT8 per output: " + ", ".join(f"{o['name']} cosine {o['cosine']:.4f}"
+                                                      + (" (auxiliary, not judged)" if o["role"] == "auxiliary" else "")
+                                                      for o in int8.outputs))
     if report.search:
         s = report.search
         nodes_text = ", ".join(s["float_nodes"]) or "none"
         verdict = "reached" if s["reached"] else f"not reached (closest: {s['gap']:.2f} pt from FP32)"
         console.print(f"search for ≥ {s['target']:.2f}: {verdict} with float nodes: {nodes_text} → {s['metric']:.2f}")
+        if "held_out" in s:
+            h = s["held_out"]
+            console.print(f"on held-out inputs the search never saw: FP32 {h['fp32']:.2f}, INT8 {h['int8']:.2f}, "
+                          f"recommended {h['recommended']:.2f}" + ("" if h["confirmed"] else f" — {s['note']}"))
     for tier, chosen in report.picks(**report.constraints).items():
         console.print(f"{tier} pick: {chosen['variant'] or 'none'} — {chosen['why']}")
 
 
 def add_cli(sub) -> None:
     p = sub.add_parser("quant-debug", help="per-layer INT8 error, sensitivity, and mixed precision (float layers)")
-    p.add_argument("model", help="source model (.onnx, .tflite, …) or a sample name: digits, face")
+    p.add_argument("model", help="a model folder (import/train made it: its description names its data), a source "
+                                 "model (.onnx, .tflite, …) or a sample name: digits, face")
     p.add_argument("--calib", help="calibration folder (.npy arrays or images); default: the model's own "
                                    "training data (metrics.json's dataset) or the sample's frames")
     p.add_argument("--data", help="dataset for the task metric (top-1): 'digits' or a class-folder path")

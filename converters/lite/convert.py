@@ -289,10 +289,16 @@ def convert(src: str | Path, dst: str | Path, *, fmk: str | None = None, input_f
                 moments = (float(values.mean()), float(values.std()))
                 samples = [*samples, *calibration_samples[:2]]
             if verify:  # before the move: dst only ever receives an artifact that passed (or was accepted)
-                verification = _verify(src, fmt.name, produced, precision, dst.name, accept_mismatch, state, runner,
-                                       samples=samples, value_range=value_range, explain=explain,
-                                       value_moments=moments if calibration_samples is not None else None,
-                                       convert_options={"input_format": input_format, "input_shapes": shapes})
+                try:
+                    verification = _verify(src, fmt.name, produced, precision, dst.name, accept_mismatch, state,
+                                           runner, samples=samples, value_range=value_range, explain=explain,
+                                           value_moments=moments if calibration_samples is not None else None,
+                                           convert_options={"input_format": input_format, "input_shapes": shapes})
+                except MismatchError as exc:
+                    if not warnings:
+                        raise
+                    # the calibration data, not a layer, is the likelier cause: say so first
+                    raise MismatchError(f"{exc}. Likely cause: {warnings[0]}", exc.verification) from None
             produced.replace(dst)  # atomic: same folder tree, same filesystem
         finally:
             if runner is not None:

@@ -330,12 +330,13 @@ def _channels_first(shapes) -> bool | None:
 
 
 def _accepts_v8(shapes) -> bool:
-    # Ultralytics exports [1, 4+C, N]; MindYOLO's head gives [1, N, 4+C]: the decoder reads both
-    return _channels_first(shapes) is not None
+    # Ultralytics exports [1, 4+C, N]; MindYOLO's head gives [1, N, 4+C]: the decoder reads both. An SSD's
+    # pair (rows of box values beside a separate score tensor of the same N) is no YOLO head, whatever its widths
+    return _channels_first(shapes) is not None and not _accepts_ssd(shapes)
 
 
 def _accepts_v5(shapes) -> bool:
-    return _channels_first(shapes) is False and _dims(_largest(shapes))[1] >= 6
+    return _channels_first(shapes) is False and _dims(_largest(shapes))[1] >= 6 and not _accepts_ssd(shapes)
 
 
 def _accepts_mask(shapes) -> bool:

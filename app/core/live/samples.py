@@ -13,14 +13,15 @@ import shutil
 from pathlib import Path
 from typing import Any, Callable
 
+from app.core.description import DESCRIPTION_FILE, find_description, load_description_for
 from app.core.live.postprocess import (
     MODEL_SIDECAR,
+    POSTPROCESSORS,
     ModelSpec,
     declare_kind,
     model_spec,
     suggest_kinds,
 )
-from app.core.description import DESCRIPTION_FILE, find_description, load_description_for
 from app.core.live.sidecar import ModelDescription, save_description, sidecar_path
 from app.core.preprocess import PreprocessSpec
 from jobs.child import ChildError, run_child
@@ -206,6 +207,13 @@ def resolve_model(text: str, tmp: Path, threads: int = 1, token: str | None = No
     runtime = open_runtime(path, threads, input_shape=shape if runtime_name(path) == "onnxruntime" else None)
     try:
         spec = model_spec(path, given, tuple(runtime.input_shape), overrides, _input_name(runtime))
+        shapes = output_shapes(runtime)
+        if not POSTPROCESSORS[spec.postprocessor].accepts(shapes):  # a declared kind that cannot read it
+            fits = [k for k in suggest_kinds(shapes) if k != spec.postprocessor]
+            raise ValueError(f"{path.name}: declared {spec.postprocessor}, which reads "
+                             f"{POSTPROCESSORS[spec.postprocessor].shapes}, but its outputs are "
+                             f"{', '.join(str(list(s)) for s in shapes)}"
+                             + (f"; they fit {' or '.join(fits)}" if fits else ""))
     except ValueError as exc:
         hint = ""
         if "declare its kind" in str(exc):

@@ -15,7 +15,8 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from app.core.files import check_target_folder, publish_dir, read_json, write_json
 from app.core.description import DescriptionError, ModelDescription, load_description_for
-from app.core.models import device_parity, representative, runcard
+from app.core.models import device_parity, representative, runcard, task_check
+from app.core.models.task_check import TaskCheck
 from app.core.models.datasets import DatasetError
 from app.core.models.evaluate import evaluate
 from app.core.preprocess import PreprocessSpec
@@ -53,6 +54,14 @@ class DeployError(RuntimeError):
     def __init__(self, message: str, log: str = "") -> None:
         super().__init__(message)
         self.log = log  # the child's log, for a details pane
+
+
+class TaskMismatch(DeployError):
+    """A quantized variant whose task figure on the representative data falls beyond the tolerance."""
+
+    def __init__(self, message: str, task: TaskCheck, verification) -> None:
+        super().__init__(message)
+        self.task, self.verification = task, verification
 
 
 # the formats deploy starts from: each has an independent reference runtime (verification, evaluation)
@@ -154,17 +163,20 @@ def deploy(model: str | Path, out: str | Path, *, data: str | None = None, calib
             state.check()
             state.set_progress((i + 0.5) / (len(targets) + 1), f"building {target.name}")
             try:
-                results[target.name] = _build_and_evaluate(target, description, files, staging, spec, data, seed,
-                                                           x_val, y_val, reference, calibration, calibration_samples,
-                                                           calibration_method, state, accept_mismatch)
-            except MismatchError as exc:  # the tier fails with the verdict; the others still ship
+                results[target.name] = _build_and_evaluate(target, description, files, staging, spec, data,
+                                                           evaluation, seed, reference, calibration,
+                                                           calibration_samples, calibration_method, state,
+                                                           accept_mismatch)
+            except (MismatchError, TaskMismatch) as exc:  # the tier fails with the verdict; the others still ship
                 failed[target.name] = {"tier": target.tier, "precision": target.precision, "error": str(exc),
                                        "verification": exc.verification.model_dump(mode="json")}
+                if isinstance(exc, TaskMismatch):
+                    failed[target.name]["task"] = exc.task.model_dump(mode="json")
         fp32_ms = results.get("edge-fp32", {}).get("size_bytes")
         for result in results.values():
             if fp32_ms and result.get("runtime") == "lite":
                 result["size_vs_fp32_ms"] = round(result["size_bytes"] / fp32_ms, 4)
-        arm = _arm64_parity(results, staging, x_val, reference, state, model.stem) if arm64 else None
+        arm = _arm64_parity(results, staging, x_val, reference, state, model.stem, description) if arm64 else None
         summary = {"model": str(model), "data": data or "", "evaluated_on": evaluation.origin,
                    "samples": int(len(x_val)), "targets": results,
                    "skipped": skipped, "failed": failed, "seconds": round(time.perf_counter() - started, 2)}
@@ -203,9 +215,14 @@ def deploy(model: str | Path, out: str | Path, *, data: str | None = None, calib
 
 
 def _build_and_evaluate(target: Target, description: ModelDescription, files: dict, staging: Path,
-                        spec: PreprocessSpec, data: str | None, seed: int, x_val, y_val, reference: dict,
-                        calibration: str | None, samples: int, method: str, state: JobState,
+                        spec: PreprocessSpec, data: str | None, evaluation: representative.Samples, seed: int,
+                        reference: dict, calibration: str | None, samples: int, method: str, state: JobState,
                         accept_mismatch: bool = False) -> dict:
+    """Build one target and evaluate it. A quantized target with representative data is judged by the task
+    (task_check: its figure on held-out data within the tolerance); the raw-tensor verification stays beside
+    it. Without representative data (or at FP32, which must match to the arithmetic) the raw verdict decides."""
+    x_val, y_val = evaluation.x, evaluation.labels
+    by_task = target.precision != "fp32" and bool(data)
     folder = staging / target.tier
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / target.file
@@ -222,14 +239,25 @@ def _build_and_evaluate(target: Target, description: ModelDescription, files: di
                 raise DeployError(f"calibration: {exc}") from None
             quant = QuantConfig(source, method=method, max_samples=samples)
         options = target.convert_options | {"input_format": INPUT_LAYOUT.get(description.format)}
-        converted = convert(files["source"], path, quant=quant, state=state, accept_mismatch=accept_mismatch,
+        converted = convert(files["source"], path, quant=quant, state=state,
+                            accept_mismatch=accept_mismatch or by_task,
                             value_range=spec.value_range(), samples=[[x_val[i:i + 1]] for i in range(min(3, len(x_val)))],
                             input_shapes=description.input_shapes(), **options)
         verification = converted.verification
     build_seconds = time.perf_counter() - started
     result = evaluate(path, x_val, y_val, threads=target.threads, reference_outputs=reference["outputs"],
                       data=data or "")
-    if verification is not None:
+    if by_task and verification is not None:
+        task = task_check.check(description, files["source"], reference["outputs"], result["outputs"], y_val,
+                                evaluation.origin)
+        result["task"] = task.model_dump(mode="json")
+        if task.verdict == "WRONG" and not accept_mismatch:
+            cause = f". Likely cause: {converted.warnings[0]}" if converted.warnings else ""  # the data, not a layer
+            raise TaskMismatch(f"{target.name}: {task.summary()}{cause}", task, verification)
+        result["verification"] = {"verdict": task.verdict, "summary": f"{task.summary()} · raw tensors: "
+                                                                      f"{verification.summary()}",
+                                  "raw_verdict": verification.verdict}
+    elif verification is not None:
         result["verification"] = {"verdict": verification.verdict, "summary": verification.summary()}
     return {**_public(result), "model": f"{target.tier}/{target.file}", "tier": target.tier,
             "precision": target.precision, "threads": target.threads, "build_seconds": round(build_seconds, 3),
@@ -239,7 +267,7 @@ def _build_and_evaluate(target: Target, description: ModelDescription, files: di
 
 
 def _arm64_parity(results: dict, staging: Path, x_val: np.ndarray, reference: dict, state: JobState,
-                  name: str) -> dict:
+                  name: str, description: ModelDescription) -> dict:
     """The Lite .ms targets on the ARM64 runtime (bounded inputs, one runner process), and the
     device tier's board bundle from the same run. A machine without the ARM tools gets
     'available': False with the reason, never a failed deploy."""
@@ -247,11 +275,13 @@ def _arm64_parity(results: dict, staging: Path, x_val: np.ndarray, reference: di
               if target != "reference" and r.get("runtime") == "lite" and r["model"].endswith(".ms")}
     if not models:
         return {"available": False, "reason": "no Lite .ms file in this package", "models": {}}
-    n = device_parity.DEFAULT_SAMPLES["classification"]
+    kind = description.kind  # judged by the kind's figure (boxes after decoding, not argmax over anchors)
+    n = device_parity.DEFAULT_SAMPLES["classification" if kind == "classification" else "detection"]
+    decode = task_check.decoder(description, staging / "model.ms")[1] if kind != "classification" else None
     samples: dict = {}
     state.set_progress(0.95, "ARM64 parity (emulated: correctness only)")
-    arm = device_parity.parity(models, x_val[:n], reference=[o[:n] for o in reference["outputs"]], state=state,
-                               samples_out=samples)
+    arm = device_parity.parity(models, x_val[:n], task=kind, decode=decode,
+                               reference=[o[:n] for o in reference["outputs"]], state=state, samples_out=samples)
     if arm.get("available") and samples and (staging / "device").is_dir():
         try:
             arm["bundle"] = arm64_bundle.write_bundle(staging / "device", {k: models[k] for k in samples}, samples,

@@ -8,6 +8,7 @@ app's own with description.json beside it. The user's file is only read, never m
 """
 from __future__ import annotations
 
+import hashlib
 import re
 import shutil
 import time
@@ -63,6 +64,9 @@ def propose(path: str | Path, card=None) -> ModelDescription:
                                if t["shape"] is not None else None, dtype=str(t["dtype"])) for t in card.outputs]
     if not inputs:
         raise DescriptionError(f"{path.name}: the file declares no inputs: not a model Edge Studio can feed")
+    known = registry_entry(path)
+    if known is not None and "live" in known:  # a model the sample registry knows: its declared facts
+        return _from_registry(path, fmt.name, inputs, outputs, known)
     shapes = [tuple(d or 1 for d in (o.shape or [])) for o in outputs]
     suggested = suggest_kinds(shapes) if shapes else []
     kind = suggested[0] if suggested else "classification"
@@ -73,6 +77,39 @@ def propose(path: str | Path, card=None) -> ModelDescription:
     return ModelDescription(name=path.stem, model_file=path.name, format=fmt.name, inputs=inputs,
                             outputs=[OutputFacts(**o.model_dump()) for o in outputs], preprocess=preprocess,
                             kind=kind, decoder=decoder, origin="imported")
+
+
+def registry_entry(path: Path) -> dict | None:
+    """The sample registry's manifest of this very file (same sha256), if it has one."""
+    from sample_models.fetch import entries, manifest
+
+    with path.open("rb") as f:
+        digest = hashlib.file_digest(f, "sha256").hexdigest()
+    return next((m for m in map(manifest, entries()) if m["source"].get("sha256") == digest), None)
+
+
+# an SSD preset's input block (range as [low, high]) in the description's words
+PRESET_RANGES = {(0.0, 1.0): "0-1", (-1.0, 1.0): "-1-1", (0.0, 255.0): "0-255"}
+
+
+def _preset_input(given: dict | None) -> dict | None:
+    if not given:
+        return None
+    low, high = given.get("range", [0.0, 1.0])
+    return {"color": given.get("color", "RGB"), "range": PRESET_RANGES.get((float(low), float(high)), "0-1"),
+            "letterbox": bool(given.get("letterbox", True))}
+
+
+def _from_registry(path: Path, fmt: str, inputs: list, outputs: list, known: dict) -> ModelDescription:
+    live = dict(known["live"])
+    meanings = {o["name"]: o for o in known.get("outputs", [])}
+    facts = [OutputFacts(**o.model_dump(), meaning=meanings.get(o.name, {}).get("meaning", ""),
+                         role=meanings.get(o.name, {}).get("role", "main")) for o in outputs]
+    kind, labels = live.pop("kind"), live.pop("labels", None) or known.get("labels")
+    given = live.pop("preprocess", None) or _preset_input(known.get("input"))
+    preprocess = InputOptions.model_validate(given or {})
+    return ModelDescription(name=path.stem, model_file=path.name, format=fmt, inputs=inputs, outputs=facts,
+                            preprocess=preprocess, kind=kind, decoder=live, labels=labels, origin="imported")
 
 
 def choose(description: ModelDescription, *, input_shapes: dict[str, list[int]] | None = None,
@@ -114,11 +151,28 @@ def choose(description: ModelDescription, *, input_shapes: dict[str, list[int]] 
     if name:
         update["name"] = name
     try:
-        return ModelDescription.model_validate(description.model_dump() | update)
+        chosen = ModelDescription.model_validate(description.model_dump() | update)
     except ValidationError as exc:
         error = exc.errors()[0]
         raise DescriptionError(f"{'.'.join(map(str, error['loc'])) or 'description'}: "
                                f"{error['msg'].removeprefix('Value error, ')}") from None
+    if kind is not None:
+        check_kind(chosen)
+    return chosen
+
+
+def check_kind(description: ModelDescription) -> None:
+    """A declared kind must read the model's outputs (each kind's row says which shapes it reads): a palm
+    detector declared yolov5 would draw garbage without a word."""
+    if any(o.shape is None or None in o.shape for o in description.outputs):
+        return  # open output dimensions: judged when the model first runs (the live view checks it then)
+    shapes = [tuple(o.shape) for o in description.outputs]
+    if not shapes or POSTPROCESSORS[description.kind].accepts(shapes):
+        return
+    fits = [k for k in suggest_kinds(shapes) if k != description.kind]
+    listed = ", ".join(f"{o.name} {o.shown()}" for o in description.outputs)
+    raise DescriptionError(f"{description.label}: kind {description.kind} reads {POSTPROCESSORS[description.kind].shapes}, "
+                           f"but its outputs are {listed}" + (f"; they fit {' or '.join(fits)}" if fits else ""))
 
 
 def import_into_library(path: str | Path, models_root: str | Path, description: ModelDescription) -> Path:

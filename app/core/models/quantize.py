@@ -7,8 +7,14 @@
    (QuantConfig.skip_nodes → Lite's skip_quant_node) and measure the task metric.
 3. Search: add float nodes in order of measured gain until the metric is within `target` points of FP32.
 
-The task metric is on a 0–100 scale: top-1 % on the model's validation data when it has labels, else the
-outputs' cosine to FP32 × 100 (the lowest over outputs of the mean per-sample cosine).
+The task metric is on a 0–100 scale. A model with a model description (app/core/description.py) is judged by
+its task on its representative data, through its own decoder: top-1 % against the labels, or agreement with
+FP32 (boxes, mask IoU, keypoint PCK); only the outputs that matter count, the auxiliary ones are reported
+beside. Without one: top-1 % on the validation data when it has labels, else the outputs' cosine to FP32 ×
+100 (the lowest over outputs of the mean per-sample cosine), labelled as such.
+
+The search picks nodes on one half of the held-out data and keeps its result only when the task metric also
+improves on the other half; a node whose SNR is already ≥ 35 dB is never ranked above one that is not.
 """
 from __future__ import annotations
 
@@ -21,6 +27,9 @@ from pathlib import Path
 
 import numpy as np
 
+from app.core.description import ModelDescription
+from app.core.models import task_check
+from app.core.models.evaluate import cosine
 from converters.lite.calibration import range_warning
 from jobs.state import JobState
 
@@ -29,6 +38,9 @@ from jobs.state import JobState
 LAYOUT_ONLY = {"Transpose", "Reshape", "Flatten", "Squeeze", "Unsqueeze", "ExpandDims", "QuantDTypeCast", "input"}
 TRACE_INPUTS = 8  # inputs whose every kernel output is compared (per-node stats are pooled over them)
 EVAL_LIMIT = 400  # evaluation inputs for the task metric
+# a node whose output keeps ≥ 35 dB SNR against FP32 (cosine ≈ 0.9998) is not where INT8 hurts, however many
+# dB it "adds" over a near-perfect input (measured: a 38.7 dB node ranked first on MediaPipe's hand landmarks)
+HARMLESS_DB = 35.0
 
 
 @dataclass
@@ -42,6 +54,10 @@ class QuantData:
     value_range: tuple[float, float] | None = None  # what the model's preprocessing produces
     # extra task numbers for a variant: (its outputs, FP32's outputs) -> {name: value}, e.g. faces found
     task: Callable[[list[np.ndarray], list[np.ndarray]], dict] | None = None
+    description: ModelDescription | None = None  # the model's: its task metric, decoder, outputs that matter
+    model: Path | None = None  # the source file the description's decoder reads
+    confirm: np.ndarray | None = None  # held-out inputs the search's result must also improve on (+ labels)
+    confirm_labels: np.ndarray | None = None
 
 
 @dataclass
@@ -54,11 +70,12 @@ class Variant:
     cosine: float = 0.0
     latency_ms: float = 0.0
     task: dict = field(default_factory=dict)  # QuantData.task's numbers (the face detector: faces found)
+    outputs: list[dict] = field(default_factory=list)  # per output: name, role (main/auxiliary), cosine to FP32
 
     def to_json(self) -> dict:
         return {"name": self.name, "path": self.path, "size_bytes": self.size_bytes, "float_nodes": self.float_nodes,
                 "metric": round(self.metric, 3), "cosine": round(self.cosine, 6), "latency_ms": round(self.latency_ms, 3),
-                "task": self.task}
+                "task": self.task, "outputs": self.outputs}
 
 
 @dataclass
@@ -74,8 +91,10 @@ class QuantReport:
     seconds: float = 0.0
     constraints: dict = field(default_factory=dict)  # pick_variants' limits (max_latency_ms, max_size_kib, min_metric)
 
+    tolerance: float = 1.0  # metric points a device variant may lose against FP32 when no limit says otherwise
+
     def picks(self, **constraints) -> dict:
-        return pick_variants(self.variants, **constraints)
+        return pick_variants(self.variants, tolerance=self.tolerance, **constraints)
 
     def worst(self, k: int = 3) -> list[str]:
         return [n["name"] for n in sorted(self.nodes, key=lambda n: n["rank"])[:k]]
@@ -100,10 +119,14 @@ TIER_OF = {"fp32": "edge"}  # every other variant (FP16, INT8, mixed) is a devic
 
 
 def pick_variants(variants: list[Variant], max_latency_ms: float | None = None, max_size_kib: float | None = None,
-                  min_metric: float | None = None) -> dict:
+                  min_metric: float | None = None, tolerance: float = 1.0) -> dict:
     """Per tier, the variant the user's limits choose: among those within every limit, the edge tier
     takes the most accurate, the device tier the smallest file (ties: the more accurate). Says why, or
-    which limit ruled every variant out."""
+    which limit ruled every variant out. Without a metric limit the device tier still honours accuracy:
+    only variants within `tolerance` points of FP32 count (the smallest file is no pick if it fails the task)."""
+    fp32 = next((v for v in variants if v.name == "fp32"), None)
+    if min_metric is None and fp32 is not None:
+        min_metric = fp32.metric - tolerance
     def misses(v: Variant) -> list[str]:
         out = []
         if max_latency_ms is not None and v.latency_ms > max_latency_ms:
@@ -131,12 +154,41 @@ def pick_variants(variants: list[Variant], max_latency_ms: float | None = None, 
 
 def _metric(outputs: list[np.ndarray], reference: list[np.ndarray], labels: np.ndarray | None) -> tuple[float, float]:
     """(task metric 0–100, cosine to FP32: lowest over outputs of the mean per-sample cosine)."""
-    from app.core.models.evaluate import cosine
-
     cos = min(cosine(o, r) for o, r in zip(outputs, reference))
     if labels is not None:
         return 100.0 * float((outputs[0].argmax(-1) == labels).mean()), cos
     return 100.0 * cos, cos
+
+
+def _measure(data: QuantData, outputs: list[np.ndarray], reference: list[np.ndarray],
+             labels: np.ndarray | None) -> tuple[float, float, list[dict]]:
+    """(task metric 0–100, cosine of the outputs that matter, per-output figures). With a description: its
+    task through its decoder; without: _metric over every output."""
+    description = data.description
+    if description is None or not description.outputs:
+        metric, cos = _metric(outputs, reference, labels)
+        return metric, cos, [{"name": f"output {k}", "role": "main", "cosine": round(cosine(o, r), 6)}
+                             for k, (o, r) in enumerate(zip(outputs, reference))]
+    shaped_ref, shaped = _shaped(description, reference), _shaped(description, outputs)
+    figures = task_check.per_output(description, shaped_ref, shaped)
+    main = [f.cosine for f in figures if f.role == "main"] or [f.cosine for f in figures]
+    check = task_check.check(description, data.model, shaped_ref, shaped, labels, data.source)
+    return check.value, min(main), [f.model_dump() for f in figures]
+
+
+def _shaped(description: ModelDescription, outputs: list[np.ndarray]) -> list[np.ndarray]:
+    """Lite's flattened per-sample outputs as the source's output shapes (matched by size: Lite may reorder)."""
+    n = len(outputs[0])
+    free, shaped = list(range(len(outputs))), []
+    for facts in description.outputs:
+        dims = [d or 1 for d in (facts.shape or [])]
+        size = int(np.prod(dims[1:])) if dims else 0
+        j = next((j for j in free if outputs[j][0].size == size), free[0] if free else None)
+        if j is None:
+            break
+        free.remove(j)
+        shaped.append(outputs[j].reshape(n, *dims[1:]) if outputs[j][0].size == size else outputs[j])
+    return shaped
 
 
 class _Session:
@@ -160,15 +212,19 @@ class _Session:
                          verify=False, state=self.state)
         return Variant(name, str(path), result.size_bytes, list(float_nodes or []))
 
-    def run(self, variants: list[Variant], trace: bool = False) -> list[dict] | None:
+    def run(self, variants: list[Variant], trace: bool = False, confirm: bool = False) -> list[dict] | None:
         """Outputs, metric, cosine and latency of each variant (in one Lite child); the per-node
-        table of variants[1] against variants[0] when `trace`."""
+        table of variants[1] against variants[0] when `trace`. confirm: on the confirmation inputs."""
         from jobs.child import run_child
 
         out = self.work / "outputs.npz"
         keys = {str(i): v.path for i, v in enumerate(variants)}
+        inputs, labels = self.inputs, self.data.labels
+        if confirm:
+            inputs, labels = self.work / "confirm.npz", self.data.confirm_labels
+            np.savez(inputs, x=self.data.confirm)
         answer = run_child("app.core.models.quant_trace:run_variants_in_child",
-                           {"models": keys, "inputs": str(self.inputs), "out": str(out),
+                           {"models": keys, "inputs": str(inputs), "out": str(out),
                             "trace": ["0", "1", TRACE_INPUTS] if trace else None}, self.state)
         with np.load(out) as saved:
             for i, v in enumerate(variants):
@@ -176,7 +232,7 @@ class _Session:
                                                     key=lambda k: int(k.split("/")[1]))]
                 if v.name == "fp32":
                     self.reference = outputs
-                v.metric, v.cosine = _metric(outputs, self.reference, self.data.labels)
+                v.metric, v.cosine, v.outputs = _measure(self.data, outputs, self.reference, labels)
                 if self.data.task is not None:
                     v.task = self.data.task(outputs, self.reference)
                 v.latency_ms = answer["latency_ms"][str(i)]
@@ -193,7 +249,8 @@ def rank_nodes(nodes: list[dict]) -> list[dict]:
         n["snr_db"], n["cosine"] = snr[n["name"]], min(o["cosine"] for o in n["outputs"])
         # the input's row: its own SNR is what INT8's first cast costs; it adds nothing to itself
         n["added_db"] = 0.0 if n["type"] == "input" else round(max(0.0, before - snr[n["name"]]), 2)
-    for rank, n in enumerate(sorted(nodes, key=lambda n: (not is_candidate(n), -n["added_db"], n["snr_db"])), 1):
+    key = lambda n: (not is_candidate(n), n["snr_db"] >= HARMLESS_DB, -n["added_db"], n["snr_db"])  # noqa: E731
+    for rank, n in enumerate(sorted(nodes, key=key), 1):
         n["rank"] = rank
     return nodes
 
@@ -236,11 +293,17 @@ def quant_debug(src: str | Path, data: QuantData, *, top_k: int = 3, target: flo
         if keep is not None:
             _keep(variants, keep)
     _progress(state, 1.0, "done")
-    return QuantReport(str(src), "top-1 %" if data.labels is not None else "cosine × 100", data.source,
+    metric_name = ("top-1 %" if data.labels is not None else
+                   f"{data.description.task.metric} vs FP32, %" if data.description is not None and
+                   data.description.outputs else "cosine × 100 (no model description: raw outputs)")
+    report = QuantReport(str(src), metric_name, data.source,
                        {"samples": len(data.calibration), "method": method,
                         "range": [float(data.calibration.min()), float(data.calibration.max())],
                         "model_range": list(data.value_range) if data.value_range else None, "warning": warning},
                        nodes, variants, sensitivity, search, time.perf_counter() - started)
+    if data.description is not None:
+        report.tolerance = data.description.allowed_loss
+    return report
 
 
 def _search(session: _Session, fp32: Variant, int8: Variant, singles: list[Variant], candidates: list[str],
@@ -249,24 +312,38 @@ def _search(session: _Session, fp32: Variant, int8: Variant, singles: list[Varia
     measured gain, then by the error ranking) one at a time, keeping a node only when it raises the metric;
     stop at the first set within `target` points of FP32, or after `max_float` tries."""
     goal = fp32.metric - target
-    best = max([int8, *singles], key=lambda v: v.metric)
+    best = max([int8, *(v for v in singles if max_float >= 1)], key=lambda v: v.metric)
     measured = [v.float_nodes[0] for v in sorted(singles, key=lambda v: -v.metric) if v.metric > int8.metric]
     order = [c for c in measured + candidates if c not in best.float_nodes]
     order = list(dict.fromkeys(order))  # each node once, first place kept
     tried = 0
     for name in order:
-        if best.metric >= goal or tried >= max_float:
+        # max_float bounds the nodes kept in float (not the tries); tries are bounded too
+        if best.metric >= goal or len(best.float_nodes) >= max_float or tried >= 2 * max_float:
             break
         tried += 1
         nodes = [*best.float_nodes, name]
-        _progress(state, 0.6 + 0.35 * tried / max_float, f"trying {len(nodes)} nodes in float")
+        _progress(state, 0.6 + 0.3 * tried / (2 * max_float), f"trying {len(nodes)} nodes in float")
         variant = session.convert(f"int8+float[{','.join(nodes)}]", nodes)
         session.run([fp32, variant])
         variants.append(variant)
         if variant.metric > best.metric:
             best = variant
-    return {"target": round(goal, 3), "reached": best.metric >= goal, "float_nodes": best.float_nodes,
-            "metric": round(best.metric, 3), "gap": round(fp32.metric - best.metric, 3), "tried": tried}
+    result = {"target": round(goal, 3), "reached": best.metric >= goal, "float_nodes": best.float_nodes,
+              "metric": round(best.metric, 3), "gap": round(fp32.metric - best.metric, 3), "tried": tried}
+    if best is not int8 and session.data.confirm is not None and len(session.data.confirm):
+        # chosen on the search half: kept only if the task also improves on inputs the search never saw
+        _progress(state, 0.95, "checking the result on held-out inputs")
+        fresh = [Variant(v.name, v.path, v.size_bytes, v.float_nodes) for v in (fp32, int8, best)]
+        session.run(fresh, confirm=True)
+        confirmed = fresh[2].metric > fresh[1].metric
+        result["held_out"] = {"fp32": round(fresh[0].metric, 3), "int8": round(fresh[1].metric, 3),
+                              "recommended": round(fresh[2].metric, 3), "confirmed": confirmed}
+        if not confirmed:
+            result.update(float_nodes=[], reached=False, note=(
+                f"nothing improves the task on held-out inputs: {'+'.join(best.float_nodes)} scored "
+                f"{fresh[2].metric:.2f} vs plain INT8 {fresh[1].metric:.2f} there"))
+    return result
 
 
 def calibration_sweep(src: str | Path, data: QuantData, methods: tuple[str, ...] = ("MAX_MIN", "KL"),
@@ -315,9 +392,15 @@ def _progress(state: JobState | None, fraction: float, status: str) -> None:
 def data_for(model: Path, calib: str | None = None, data: str | None = None, samples: int = 100) -> QuantData:
     """Calibration from --calib, else from the model's training data (its metrics.json's dataset, or
     --data); evaluation on the dataset's validation split (with labels) or held-out calibration files.
-    Never random: a model with neither is refused."""
+    Never random: a model with neither is refused. A model with a description (description.json) reads
+    its data the way every other stage does (described_data)."""
+    from app.core.description import find_description, load_description_for
     from app.core.models.evaluate import find_preprocess, validation_inputs
 
+    if find_description(model) is not None:
+        description = load_description_for(model)
+        if data or description.data or calib:
+            return described_data(model, description, calib, data, samples)
     spec = find_preprocess(model)
     dataset = data or _training_data(model)
     value_range = spec.value_range() if spec else None
@@ -421,12 +504,41 @@ def _faces_found(options: dict) -> Callable[[list[np.ndarray], list[np.ndarray]]
     return found
 
 
+def described_data(model: Path, description: ModelDescription, calib: str | None = None, data: str | None = None,
+                   samples: int = 100) -> QuantData:
+    """A described model's data: calibration from the training part of its representative data (or --calib),
+    the held-out part split in two: the search measures on one half and must improve on the other too."""
+    from app.core.models.representative import calibration_inputs
+    from app.core.models.representative import samples as representative_samples
+
+    held_out = representative_samples(description, "held-out", data)
+    calibration = calibration_inputs(description, calib or data, samples)
+    if isinstance(calibration, str):
+        calibration = _folder(model, calibration, tuple(description.inputs[0].shape[1:]), samples)
+    half = len(held_out.x) // 2 if len(held_out.x) >= 4 else len(held_out.x)
+    labels = held_out.labels
+    return QuantData(calibration, held_out.x[:half][:EVAL_LIMIT], None if labels is None else labels[:half][:EVAL_LIMIT],
+                     f"{held_out.origin}: calibrated on its training part, searched on {half}, "
+                     f"checked on {len(held_out.x) - half} others",
+                     description.preprocess_spec().value_range(), description=description, model=model,
+                     confirm=held_out.x[half:][:EVAL_LIMIT] if half < len(held_out.x) else None,
+                     confirm_labels=None if labels is None else labels[half:][:EVAL_LIMIT])
+
+
 def resolve_source(model: str) -> tuple[Path, QuantData | None]:
-    """A model path, or a sample name ("digits", "face") → (source file, its data when the sample has it)."""
+    """A model path or library folder, or a sample name ("digits", "face") → (source file, its data when the
+    sample has it, or when the model's description names representative data)."""
+    from app.core.description import find_description, load_description_for
     from sample_models import DIGITS_ONNX
 
     if model in ("digits", "digits-int8"):
         return DIGITS_ONNX, None
+    path = Path(model)
+    if (path.is_dir() or path.is_file()) and find_description(path) is not None:
+        description = load_description_for(path)
+        source = description.model_path(path) if path.is_dir() else path
+        description.require_fixed("quant-debug")
+        return source, described_data(source, description) if description.data else None
     if model in ("face", "face-int8"):
         from sample_models.face_detection import ensure_face_detector
 

@@ -154,8 +154,10 @@ class ConvertPage(QWidget):
         check = failure["verification"]
         judged = "pooled_cosine" if check["tolerance"].get("pooled_cosine") else "cosine"  # what the verdict used
         worst = min(check["outputs"], key=lambda o: o[judged], default=None)
-        values = {0: name, 1: "lite", 2: failure["precision"], 3: "not built",
-                  VERDICT_COLUMN: f"{check['verdict']} · cosine {worst[judged]:.4f}" if worst else check["verdict"]}
+        task = failure.get("task")  # judged by the task on representative data: its figure, not a cosine
+        verdict = (f"WRONG · {task['metric']} {task['value']:.1f} % (−{task['loss']:.1f})" if task else
+                   f"{check['verdict']} · cosine {worst[judged]:.4f}" if worst else check["verdict"])
+        values = {0: name, 1: "lite", 2: failure["precision"], 3: "not built", VERDICT_COLUMN: verdict}
         for col in range(len(COLUMNS)):
             item = QTableWidgetItem(values.get(col, ""))
             item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsEditable)
