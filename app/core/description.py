@@ -26,12 +26,12 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from app.core.files import write_json
 from app.core.models.card import READERS
 from app.core.preprocess import PreprocessError, PreprocessSpec, find_sidecar, letterbox
-from converters.formats import source_format
+from converters.formats import path_problem, source_format
 from converters.targets import TARGETS
 
 DESCRIPTION_FILE = "description.json"
@@ -149,6 +149,15 @@ class ModelDescription(BaseModel):
     tolerance: float | None = Field(None, ge=0, le=100)  # None: the kind's (TASKS)
     origin: Literal["sample", "trained", "imported"] = "imported"
 
+    @field_validator("name", "model_file", mode="before")
+    @classmethod
+    def _readable(cls, value):
+        # A file name that is not UTF-8 reaches Python with surrogate escapes, which JSON cannot hold: the
+        # description keeps a readable version (callers holding the real path use the path itself).
+        if isinstance(value, str):
+            return value.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+        return value
+
     @model_validator(mode="after")
     def _names(self) -> "ModelDescription":
         names = [i.name for i in self.inputs]
@@ -262,6 +271,8 @@ def load_description_for(model: str | Path) -> ModelDescription:
     """The description of a model folder or file: its description.json, or one assembled from its older
     sidecars. DescriptionError when neither says anything about it."""
     model = Path(model)
+    if not model.is_dir() and (problem := path_problem(model)):
+        raise DescriptionError(f"{model}: {problem}")
     found = find_description(model)
     if found is not None:
         try:
@@ -282,7 +293,7 @@ def _from_legacy(model: Path) -> ModelDescription:
     preprocess_file = find_sidecar(folder / model_file, "preprocess.json")
     spec = PreprocessSpec.load(preprocess_file) if preprocess_file else None
     own = folder / f"{Path(model_file).stem}.model.json"
-    sidecar_file = own if own.is_file() else find_sidecar(folder / model_file, "model.json")
+    sidecar_file = own if _is_file(own) else find_sidecar(folder / model_file, "model.json")
     sidecar = _json(sidecar_file) if sidecar_file else {}
     if spec is None and not sidecar:
         raise DescriptionError(f"{folder / model_file}: nothing describes this model (no {DESCRIPTION_FILE}, "
@@ -313,6 +324,13 @@ def _from_legacy(model: Path) -> ModelDescription:
                             inputs=inputs, outputs=outputs, preprocess=preprocess, kind=kind, decoder=sidecar,
                             labels=labels, data=str(data) if data else None,
                             origin="trained" if metrics else "imported")
+
+
+def _is_file(path: Path) -> bool:
+    try:
+        return path.is_file()
+    except OSError:  # a name too long to exist (a model named with 250 characters has no such sidecar)
+        return False
 
 
 def variant_label(model: str | Path) -> str | None:

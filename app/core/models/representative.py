@@ -30,7 +30,8 @@ class Samples:
 
 def _is_dataset(description: ModelDescription, data: str) -> bool:
     """Training's own datasets: read through training's loader, so the held-out split is training's."""
-    return data == "digits" or (description.kind == "classification" and _class_folders(Path(data)) >= 2)
+    # One class folder is still a labelled dataset (refused by the loader: it cannot measure a classifier).
+    return data == "digits" or (description.kind == "classification" and _class_folders(Path(data)) >= 1)
 
 
 def _class_folders(folder: Path) -> int:

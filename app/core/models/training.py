@@ -11,7 +11,7 @@ import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from app.core.description import load_description_for
+from app.core.description import DESCRIPTION_FILE, load_description_for
 from app.core.files import check_target_folder, publish_dir
 from app.core.models.architectures import DEFAULT_ARCH, get_architecture
 from app.core.models.augment import PRESETS
@@ -19,7 +19,8 @@ from converters.targets import require_mindspore
 from jobs.child import ChildError, run_child
 from jobs.state import Cancelled, JobState
 
-ARTIFACTS = ("model.onnx", "model.mindir", "model.ckpt", "labels.json", "preprocess.json", "metrics.json")
+CHILD_ARTIFACTS = ("model.onnx", "model.mindir", "model.ckpt", "labels.json", "preprocess.json", "metrics.json")
+ARTIFACTS = (*CHILD_ARTIFACTS, DESCRIPTION_FILE)  # the description is written here, from the child's files
 
 
 class TrainingError(RuntimeError):
@@ -78,7 +79,7 @@ def train(config: TrainConfig, out_dir: str | Path, state: JobState | None = Non
         if config.data != "digits":
             params["data"] = str(Path(config.data).resolve())
         metrics = run_child("app.core.models.training_child:train_in_child", params, state, timeout=timeout)
-        missing = [name for name in ARTIFACTS if not (staging / name).is_file()]
+        missing = [name for name in CHILD_ARTIFACTS if not (staging / name).is_file()]
         if missing:
             raise TrainingError(f"training finished without {', '.join(missing)}")
         # the model description every later stage reads (inputs, preprocessing, labels, the data it learnt from)
