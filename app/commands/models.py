@@ -51,10 +51,8 @@ def cmd_convert(args) -> int:
     if args.to and out.suffix != suffixes[args.to]:
         raise ValueError(f"--to {args.to} writes a {suffixes[args.to]} file, but --out is {out.name}")
     if args.int8 and not args.calib:
-        raise ValueError("--int8 needs --calib DIR (.npy arrays shaped like the input, or images)")
-    quant = QuantConfig(args.calib, method=args.calib_method, max_samples=args.calib_samples) if args.int8 else None
-    if not args.json:
-        print(f"Converting {src.name} → {out} …", file=sys.stderr)
+        raise ValueError("--int8 needs --calib digits|DIR (the digits dataset; .npy arrays shaped like the "
+                         "input, or images)")
     from app.core.models.evaluate import find_preprocess
     from converters.lite.errors import MismatchError
 
@@ -62,6 +60,10 @@ def cmd_convert(args) -> int:
         spec = find_preprocess(src) if src.is_file() else None
     except ValueError:
         spec = None
+    quant = QuantConfig(calibration_source(args.calib, spec, src, args.calib_samples), method=args.calib_method,
+                        max_samples=args.calib_samples) if args.int8 else None
+    if not args.json:
+        print(f"Converting {src.name} → {out} …", file=sys.stderr)
     try:
         result = convert(src, out, fmk=args.fmk, input_format=args.input_format,
                          value_range=spec.value_range() if spec else None,
@@ -90,6 +92,19 @@ def cmd_convert(args) -> int:
         if args.explain and check.divergence is None and check.note:
             print(f"explain: {check.note}")
     return 0
+
+
+def calibration_source(calib: str, spec, model: Path, samples: int):
+    """--calib: "digits" (as for train and eval: the bundled dataset, read through the model's
+    preprocess.json), else a folder of .npy arrays or images."""
+    if calib != "digits":
+        return calib
+    if spec is None:
+        raise ValueError(f"--calib digits reads the dataset the way the model's preprocess.json says, and "
+                         f"{model.name} has none next to it: give --calib DIR")
+    from app.core.models.datasets import calibration_inputs
+
+    return calibration_inputs("digits", spec, samples)
 
 
 def cmd_probe(args) -> int:
@@ -239,8 +254,11 @@ def add_cli(sub) -> None:
     p.add_argument("--input-shape", action="append", metavar="NAME:D0,D1,…", help="fix an input's shape")
     p.add_argument("--fp16", action="store_true", help="store weights as FP16")
     p.add_argument("--int8", action="store_true", help="INT8 post-training quantization (FULL_QUANT)")
-    p.add_argument("--calib", help="calibration folder: .npy arrays shaped like the input, or images")
-    p.add_argument("--calib-method", default=QUANT_METHODS[0], choices=QUANT_METHODS)
+    p.add_argument("--calib", metavar="digits|DIR",
+                   help='"digits" (the bundled dataset through the model\'s preprocess.json) or a folder: '
+                        ".npy arrays shaped like the input, or images")
+    p.add_argument("--calib-method", default=QUANT_METHODS[0], choices=QUANT_METHODS,
+                   help="activation range: MAX_MIN (default), KL, REMOVAL_OUTLIER")
     p.add_argument("--calib-samples", type=int, default=100)
     p.add_argument("--timeout", type=float, default=600)
     p.add_argument("--json", action="store_true")

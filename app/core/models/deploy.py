@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from app.core.files import check_target_folder, publish_dir, read_json, write_json
 from app.core.models import device_parity, runcard
-from app.core.models.datasets import load_dataset_for
+from app.core.models.datasets import calibration_inputs, load_dataset_for
 from app.core.models.evaluate import evaluate, validation_inputs
 from app.core.preprocess import PreprocessSpec
 from converters.lite import QuantConfig, convert
@@ -67,10 +67,7 @@ def _source_files(model: Path) -> dict:
 
 def _calibration(data: str, spec: PreprocessSpec, samples: int, seed: int) -> np.ndarray:
     """INT8 calibration from the training split (never the validation split)."""
-    dataset = load_dataset_for(data, spec)
-    train, _ = dataset.split(0.2, seed)
-    pick = np.random.default_rng(seed).permutation(train)[:samples]
-    return dataset.inputs(pick)
+    return calibration_inputs(data, spec, samples, seed)
 
 
 def deploy(model: str | Path, out: str | Path, *, data: str | None = None, calibration: str | None = None,
