@@ -54,9 +54,17 @@ def slope(values: Sequence[float]) -> float:
 
 def growing(values: Sequence[float], per_cycle: float) -> bool:
     """A leak: over the second half of the cycles (after any warm-up plateau) the fitted slope is at least
-    `per_cycle`, and the last value is above every value of the first half — growth that goes on. A level
-    that steps once (an earlier test's thread ending or starting meanwhile) and then stays is not one."""
+    `per_cycle`, the value rose in at least two of its cycles, and the last value is above every value of the
+    first half — growth that goes on. A level that steps once (an earlier test's thread ending or starting
+    meanwhile) and then stays is not one."""
     if len(values) < 4:
         raise ValueError(f"a trend needs at least 4 cycles, got {len(values)}")
     half = len(values) // 2
-    return slope(values[half:]) >= per_cycle and values[-1] > max(values[:half])
+    tail = list(values[half:])
+    rises = sum(b > a for a, b in zip(tail, tail[1:]))
+    return slope(tail) >= per_cycle and rises >= 2 and values[-1] > max(values[:half])
+
+
+def scaled_ms(milliseconds: int) -> int:
+    """scaled() for Qt's waits (qtbot.waitUntil(…, timeout=ms))."""
+    return int(milliseconds * stretch())

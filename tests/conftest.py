@@ -31,6 +31,24 @@ def private_user_folders(tmp_path_factory):
             os.environ[name] = value
 
 
+@pytest.fixture(autouse=True)
+def qt_waits_scale_with_load(monkeypatch):
+    """Every qtbot.waitUntil(…, timeout=ms) waits up to ms × the load per core (tests/busy.py): a timeout
+    sized on a quiet machine, kept on a busy one. It still fails when the condition never comes."""
+    try:
+        from pytestqt.qtbot import QtBot
+    except ImportError:
+        return
+    import busy
+
+    wait_until = QtBot.waitUntil
+
+    def scaled_wait_until(self, callback, *, timeout: int = 5000):
+        return wait_until(self, callback, timeout=busy.scaled_ms(timeout))
+
+    monkeypatch.setattr(QtBot, "waitUntil", scaled_wait_until)
+
+
 @pytest.fixture
 def rng():
     return np.random.default_rng(1234)

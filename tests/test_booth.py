@@ -8,6 +8,7 @@ import threading
 from pathlib import Path
 
 import pytest
+from busy import scaled
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeySequence
 from PySide6.QtTest import QTest
@@ -57,7 +58,7 @@ def test_first_frame_within_3_s(qtbot, tmp_path, warm_samples, no_cloud):
     window = _booth(qtbot, tmp_path, camera=None)
     qtbot.waitUntil(lambda: window.first_frame_s is not None, timeout=30_000)
     print(f"\nbooth first frame: {window.first_frame_s:.2f} s after entering")
-    assert window.first_frame_s <= 3.0
+    assert window.first_frame_s <= scaled(3.0)  # 3 s on a quiet machine, longer when the cores are shared
     assert "Digits" in window.title.text() and not window.status.isVisible()
     qtbot.waitUntil(lambda: window.views[1].frames_shown >= 3, timeout=30_000)
     window.close()
