@@ -2,7 +2,8 @@
 headless, for many frames. Checks that memory stays flat after a warm-up and that no thread or file
 descriptor outlives the pipeline. No timing assertions: the numbers are printed and written as JSON.
 
-The default run does 5,000 frames; `-m long` adds the 100,000-frame soak (4–8 minutes on 2 busy cores).
+The default run repeats open/run/close 30 times (a leak is growth over those cycles); `-m long` adds the
+5,000-frame soak and the 100,000-frame one (4–8 minutes on 2 busy cores).
 """
 from __future__ import annotations
 
@@ -133,6 +134,7 @@ def _check(report: dict, frames: int, tmp_path: Path, name: str) -> None:
     assert not report["fds"]["leaked"]
 
 
+@pytest.mark.long  # a soak (106 s at load 20); the default keeps test_repeated_open_run_close_leaks_nothing
 def test_soak_5k_frames(digits_ms, tmp_path):
     # 4,000 measured frames: a leak of 5 kB a frame would fail. The pipeline's rolling windows
     # (HISTORY = 5,000 frames of timings) fill during them: ~2 MB, bounded.
