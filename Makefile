@@ -5,7 +5,7 @@ PY ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test setup package bench clean
+.PHONY: run test test-long setup package bench clean
 
 run: setup
 	@$(BIN)/python -m app.gui.display_check
@@ -13,6 +13,10 @@ run: setup
 
 test: setup
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+# The opt-in checks: soaks, big load tests, full ARM64 parity sweeps, the slow README examples (README: times).
+test-long: setup
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q -m long $(PYTEST_ARGS)
 
 # The installer (not a README set-up command): dist/edge-studio-*-$(FLAVOUR).tar.gz; see docs/packaging.md.
 FLAVOUR ?= full  # the booth package: trains and serves the cloud tier (lean: edge/device only)

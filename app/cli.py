@@ -14,6 +14,11 @@ GUI_COMMANDS = ("gui", "booth")
 
 
 def cmd_gui(args, booth: bool = False) -> int:
+    from app.gui import display_check
+
+    if (line := display_check.problem()) is not None:  # before Qt prints its own screenful about plugins
+        print(line, file=sys.stderr)
+        return 2
     from app.gui.main import run_gui
 
     return run_gui(booth=booth, first_frame_exit=getattr(args, "first_frame_exit", False),

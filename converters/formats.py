@@ -35,6 +35,8 @@ LITE_FORMATS = (
 )
 
 INPUT_LAYOUTS = {"NCHW": 0, "NHWC": 1}
+# source format -> the layout of its 4-D tensors (Lite's converter turns NCHW graphs NHWC inside)
+SOURCE_LAYOUTS = {"onnx": "NCHW", "caffe": "NCHW", "mindir": "NCHW", "tflite": "NHWC", "tf": "NHWC"}
 # images the app reads as data (calibration, datasets, image-folder sources): what OpenCV decodes everywhere
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp"})
 

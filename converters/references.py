@@ -188,9 +188,14 @@ def lite_file_reference(model: Path, runtime: str, cleanup: Path | None = None) 
 
 
 def lite_fp32_reference(src: Path, fmk: str, convert_options: dict) -> Reference:
-    """Lite's own FP32 conversion of the source: judges an FP16/INT8 artifact, never an FP32 one."""
-    from converters.lite.convert import convert
+    """Lite's own FP32 conversion of the source: judges an FP16/INT8 artifact, never an FP32 one.
 
+    convert_options["convert"] is converters.lite.convert, handed down by it when it verifies: the
+    references sit below the converter and never import it."""
+    convert = convert_options.get("convert")
+    if convert is None:
+        raise ReferenceUnavailable(f"{src.name}: a {fmk} model's reference is Lite's own FP32 conversion, "
+                                   "made when verifying through converters.lite.convert")
     folder = Path(tempfile.mkdtemp(prefix="edge-studio-literef-"))
     try:
         fp32 = convert(src, folder / "reference.ms", fmk=fmk, verify=False,

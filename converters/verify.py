@@ -16,8 +16,10 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict
 
 from converters import references
-from converters.formats import source_format
+from converters.formats import SOURCE_LAYOUTS, source_format
+from converters.lite.divergence import Divergence, find_divergence
 from converters.lite.errors import LiteError
+from converters.tensor_compare import align, cosine
 from jobs.state import Cancelled, JobState
 
 if TYPE_CHECKING:
@@ -77,18 +79,6 @@ class OutputCheck(BaseModel):
     problem: str = ""  # a shape or NaN problem that decided the verdict by itself
 
 
-class Divergence(BaseModel):
-    """Where the artifact first departs from the source model (the first diverging node)."""
-
-    node: str  # the source model's node name
-    op_type: str  # the source model's op type
-    lite_kernel: str  # the Lite kernel that ran it (fusions rename: Conv → Conv2DFusion)
-    reason: str  # one line: what departs, with the numbers
-    max_abs: float | None = None
-    cosine: float | None = None
-    last_agreeing: str = ""  # the last node before it whose output still agreed
-
-
 class Verification(BaseModel):
     verdict: Verdict
     precision: str
@@ -123,8 +113,6 @@ class Verification(BaseModel):
         return text
 
 
-# source format -> the layout of its 4-D tensors (Lite's converter turns NCHW graphs NHWC inside)
-SOURCE_LAYOUTS = {"onnx": "NCHW", "caffe": "NCHW", "mindir": "NCHW", "tflite": "NHWC", "tf": "NHWC"}
 # source format -> how its reference runtime is opened (see converters/references.py)
 REFERENCE_RUNTIMES: dict[str, Callable[[Path, str, dict], references.Reference]] = {
     "onnx": lambda src, fmk, options: references.onnx_reference(src),
@@ -233,9 +221,7 @@ def verify(source: str | Path, artifact: str | Path, *, precision: str = "fp32",
     result = Verification(verdict=verdict, precision=precision, reference=reference.runtime, inputs=described,
                           tolerance=tolerance, outputs=checks, seconds=0.0)
     if explain or (explain is None and verdict == "WRONG"):
-        from converters.lite.divergence import find_divergence
-
-        result.divergence, result.note = find_divergence(source, fmt.name, artifact, sets[0], precision, state)
+        result.divergence, result.note = find_divergence(source, fmt.name, artifact, sets[0], tolerance, state)
     result.seconds = time.perf_counter() - started
     return result
 
@@ -254,31 +240,6 @@ def compare_outputs(ref_names: list[str], expected: list[list[np.ndarray]], lite
     layouts = list(lite_layouts) or [""] * len(lite_names)
     return [check_output(name, [e[k] for e in expected], [g[order[k]] for g in got], tolerance, layouts[order[k]],
                          reference_layout) for k, name in enumerate(ref_names)]
-
-
-def align(got: np.ndarray, want: np.ndarray, layout: str = "", reference_layout: str = "NCHW") -> np.ndarray | None:
-    """Lite's tensor in the reference's shape: NHWC → NCHW, or a reshape of the same values; None if neither.
-    layout: what Lite says the tensor is — "NHWC" against an NCHW reference settles a shape like 1×8×8×8,
-    which fits either way."""
-    nhwc_of_want = got.ndim == 4 and want.ndim == 4 and \
-        got.shape == (want.shape[0], want.shape[2], want.shape[3], want.shape[1])
-    if nhwc_of_want and ((layout == "NHWC" and reference_layout == "NCHW") or got.shape != want.shape):
-        return got.transpose(0, 3, 1, 2)
-    if got.shape == want.shape:
-        return got
-    if got.size == want.size:
-        return got.reshape(want.shape)
-    return None
-
-
-def cosine(a: np.ndarray, b: np.ndarray) -> float:
-    a, b = a.ravel().astype(np.float64), b.ravel().astype(np.float64)
-    na, nb = np.linalg.norm(a), np.linalg.norm(b)
-    if na == 0 and nb == 0:
-        return 1.0
-    if na == 0 or nb == 0:
-        return 0.0
-    return float(np.dot(a, b) / (na * nb))
 
 
 def _classes(want: np.ndarray) -> bool:

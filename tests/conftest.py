@@ -10,6 +10,12 @@ os.environ.setdefault("GLOG_v", "3")
 sys.path.insert(0, str(Path(__file__).parent))
 
 
+def pytest_configure(config):
+    import progress
+
+    progress.register(config)  # "[progress] 212/736 tests · 4:31 elapsed · …" every 30 s
+
+
 @pytest.fixture(scope="session", autouse=True)
 def private_user_folders(tmp_path_factory):
     """The app's settings and data (model library, trained models, packages) go to a folder of this run,
@@ -23,6 +29,24 @@ def private_user_folders(tmp_path_factory):
             os.environ.pop(name, None)
         else:
             os.environ[name] = value
+
+
+@pytest.fixture(autouse=True)
+def qt_waits_scale_with_load(monkeypatch):
+    """Every qtbot.waitUntil(…, timeout=ms) waits up to ms × the load per core (tests/busy.py): a timeout
+    sized on a quiet machine, kept on a busy one. It still fails when the condition never comes."""
+    try:
+        from pytestqt.qtbot import QtBot
+    except ImportError:
+        return
+    import busy
+
+    wait_until = QtBot.waitUntil
+
+    def scaled_wait_until(self, callback, *, timeout: int = 5000):
+        return wait_until(self, callback, timeout=busy.scaled_ms(timeout))
+
+    monkeypatch.setattr(QtBot, "waitUntil", scaled_wait_until)
 
 
 @pytest.fixture

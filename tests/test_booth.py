@@ -8,6 +8,7 @@ import threading
 from pathlib import Path
 
 import pytest
+from busy import scaled
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeySequence
 from PySide6.QtTest import QTest
@@ -57,7 +58,7 @@ def test_first_frame_within_3_s(qtbot, tmp_path, warm_samples, no_cloud):
     window = _booth(qtbot, tmp_path, camera=None)
     qtbot.waitUntil(lambda: window.first_frame_s is not None, timeout=30_000)
     print(f"\nbooth first frame: {window.first_frame_s:.2f} s after entering")
-    assert window.first_frame_s <= 3.0
+    assert window.first_frame_s <= scaled(3.0)  # 3 s on a quiet machine, longer when the cores are shared
     assert "Digits" in window.title.text() and not window.status.isVisible()
     qtbot.waitUntil(lambda: window.views[1].frames_shown >= 3, timeout=30_000)
     window.close()
@@ -221,4 +222,5 @@ def test_cloud_joins_heals_and_leaving_stops_everything(qtbot, tmp_path, warm_sa
     left = {p.pid for p in psutil.Process().children(recursive=True)} - before
     assert not left
     qtbot.waitUntil(lambda: not _booth_threads(), timeout=10_000)
-    assert not window.runner.busy()
+    # the runner's last job (the cloud stop) hands back its result just after: waited for, not sampled once
+    qtbot.waitUntil(lambda: not window.runner.busy(), timeout=10_000)

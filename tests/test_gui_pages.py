@@ -37,6 +37,7 @@ def runner(qtbot):
     runner.stop_all()
 
 
+@pytest.mark.long  # 60 s at load 20; test_newcomer trains from the Model page by default
 def test_model_page_trains_with_curves_and_sets_the_model(qtbot, workspace, state, runner):
     from app.gui.pages.model_page import ModelPage
 
@@ -99,6 +100,7 @@ def test_model_page_import_shows_card_and_bad_file_is_a_message(qtbot, tmp_path,
     assert page.isVisible() is False or page.isEnabled()  # the page survives
 
 
+@pytest.mark.long  # 84 s at load 20; test_newcomer converts and deploys through the same pages by default
 def test_convert_then_deploy_pages(qtbot, workspace, state, runner, tmp_path):
     from app.gui.pages.convert_page import ConvertPage
     from app.gui.pages.deploy_page import DeployPage

@@ -23,6 +23,7 @@ import numpy as np
 import onnx
 import psutil
 import pytest
+from busy import scaled
 from onnx import TensorProto, helper
 
 from app.core.cloud.client import CloudError, CloudRuntime
@@ -65,7 +66,7 @@ def leftovers(private_tmp: Path) -> list[str]:
 
 def find_child(job_args: list[str], timeout: float = 120.0) -> psutil.Process:
     """The child of this process whose command line ends with `job_args` (e.g. ["_child", "convert"])."""
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + scaled(timeout)
     while time.monotonic() < deadline:
         for proc in psutil.Process().children(recursive=True):
             try:

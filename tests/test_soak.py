@@ -2,7 +2,8 @@
 headless, for many frames. Checks that memory stays flat after a warm-up and that no thread or file
 descriptor outlives the pipeline. No timing assertions: the numbers are printed and written as JSON.
 
-The default run does 5,000 frames; `-m long` adds the 100,000-frame soak (4–8 minutes on 2 busy cores).
+The default run repeats open/run/close 30 times (a leak is growth over those cycles); `-m long` adds the
+5,000-frame soak and the 100,000-frame one (4–8 minutes on 2 busy cores).
 """
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from pathlib import Path
 
 import psutil
 import pytest
+from busy import growing, scaled
 
 from app.core.live.pipeline import HISTORY, LiveModel, LivePipeline
 from app.core.live.postprocess import model_spec
@@ -47,16 +49,23 @@ def _leaked_fds(before: dict, after: dict) -> list[str]:
 def _resources() -> dict:
     proc = psutil.Process()
     return {"native_threads": proc.num_threads(), "python_threads": sorted(t.name for t in threading.enumerate()),
-            "fds": _fds(), "rss_mb": proc.memory_info().rss / MB}
+            "fds": _fds(), "rss_mb": proc.memory_info().rss / MB, "thread_ids": {t.id for t in proc.threads()}}
+
+
+def _new_threads(before: dict, after: dict) -> list[int]:
+    """Native threads alive now that did not exist before (ids). One that ended meanwhile (an earlier
+    test's pool thread) is not counted, unlike a plain before/after count."""
+    return sorted(after["thread_ids"] - before["thread_ids"])
 
 
 def _settled(baseline: dict, wait_s: float = 10.0) -> dict:
-    """Resources once the pipeline's threads are gone (Lite's pool threads exit after close() returns)."""
-    deadline = time.monotonic() + wait_s
+    """Resources once the pipeline's threads are gone (Lite's pool threads exit after close() returns);
+    the wait grows with the machine's load (tests/busy.py)."""
+    deadline = time.monotonic() + scaled(wait_s)
     while True:
         now = _resources()
-        same = (now["native_threads"] <= baseline["native_threads"] and not _leaked_fds(baseline, now)
-                and now["python_threads"] == baseline["python_threads"])
+        same = (not _new_threads(baseline, now) and not _leaked_fds(baseline, now)
+                and set(now["python_threads"]) <= set(baseline["python_threads"]))
         if same or time.monotonic() > deadline:
             return now
         time.sleep(0.1)
@@ -105,7 +114,7 @@ def soak(digits_ms: Path, frames: int, warmup: int, sample_every: int = 500) -> 
                    "after_close": round(after["rss_mb"], 1), "growth_after_warmup": round(end_rss - start_rss, 2)},
         "rss_samples": [[n, round(r, 2)] for n, r in samples[:: max(1, len(samples) // 40)]],
         "threads": {"before": before["native_threads"], "running": running_threads[0],
-                    "after": after["native_threads"]},
+                    "after": after["native_threads"], "new_alive": _new_threads(before, after)},
         "python_threads": {"before": before["python_threads"], "after": after["python_threads"]},
         "fds": {"before": len(before["fds"]), "after": len(after["fds"]),
                 "leaked": _leaked_fds(before, after)},
@@ -120,11 +129,12 @@ def _check(report: dict, frames: int, tmp_path: Path, name: str) -> None:
     assert report["top1_vs_truth"] > 0.6  # still classifying at the end, not just running
     assert report["rss_mb"]["growth_after_warmup"] <= RSS_LIMIT_MB, report["rss_samples"]
     assert report["threads"]["running"] > report["threads"]["before"]  # the pipeline's threads existed …
-    assert report["threads"]["after"] <= report["threads"]["before"]  # … and are gone
-    assert report["python_threads"]["after"] == report["python_threads"]["before"]
+    assert not report["threads"]["new_alive"], report["threads"]  # … and are gone (by id, not by count)
+    assert set(report["python_threads"]["after"]) <= set(report["python_threads"]["before"])
     assert not report["fds"]["leaked"]
 
 
+@pytest.mark.long  # a soak (106 s at load 20); the default keeps test_repeated_open_run_close_leaks_nothing
 def test_soak_5k_frames(digits_ms, tmp_path):
     # 4,000 measured frames: a leak of 5 kB a frame would fail. The pipeline's rolling windows
     # (HISTORY = 5,000 frames of timings) fill during them: ~2 MB, bounded.
@@ -149,25 +159,33 @@ def _trimmed_rss_mb() -> float:
 
 
 def test_repeated_open_run_close_leaks_nothing(digits_ms):
-    """What the GUI does when a user switches models: open, run a little, close, again and again."""
+    """What the GUI does when a user switches models: open, run a little, close, again and again. A leak
+    is a count that keeps growing over the cycles (tests/busy.py), not one count after the last cycle:
+    an earlier test's thread ending, or the collector freeing an old pipe, moves that by itself."""
     for _ in range(5):
         _cycle(digits_ms, 40)
     before = _resources()
     before["rss_mb"] = _trimmed_rss_mb()
     peak = before["rss_mb"]
+    threads, fds, rss = [], [], []  # after each cycle
     for _ in range(30):
         stats = _cycle(digits_ms, 40)
         assert stats["models"][0]["processed"] == 40 and stats["models"][0]["error"] is None
         peak = max(peak, psutil.Process().memory_info().rss / MB)
+        now = _resources()
+        threads.append(now["native_threads"])
+        fds.append(len(now["fds"]))
+        rss.append(round(_trimmed_rss_mb(), 1))
     after = _settled(before)
     after["rss_mb"] = _trimmed_rss_mb()
     print(f"\n30 open/run/close cycles: RSS {before['rss_mb']:.1f} → {after['rss_mb']:.1f} MB "
-          f"(peak {peak:.1f}), threads {before['native_threads']} → {after['native_threads']}, "
-          f"fds {len(before['fds'])} → {len(after['fds'])}")
-    assert after["native_threads"] <= before["native_threads"]
-    assert after["python_threads"] == before["python_threads"]
-    assert not _leaked_fds(before, after)
-    assert after["rss_mb"] - before["rss_mb"] <= RSS_LIMIT_MB
+          f"(peak {peak:.1f}), threads per cycle {threads}, fds per cycle {fds}, RSS per cycle {rss}")
+    assert not growing(threads, per_cycle=0.5), threads  # one pipeline's threads left per cycle would be ≥ 2
+    assert not growing(fds, per_cycle=0.5), fds
+    # RSS: a level reached once (malloc arenas, an earlier test's heap; +21 MB seen after the cloud load
+    # tests) is no leak; a climb that goes on over the second half is (RSS_LIMIT_MB over 30 cycles)
+    assert not growing(rss, per_cycle=RSS_LIMIT_MB / 30), rss
+    assert set(after["python_threads"]) <= set(before["python_threads"])  # no live-* thread outlives its pipeline
 
 
 def test_headless_cli_runs_leave_nothing_behind(capsys):
@@ -194,7 +212,7 @@ def test_headless_cli_runs_leave_nothing_behind(capsys):
         report = json.loads(capsys.readouterr().out)
         assert report["models"][0]["processed"] == 300 and report["source"]["state"] == "stopped"
     after = _settled(before)
-    assert after["native_threads"] <= before["native_threads"]
-    assert after["python_threads"] == before["python_threads"]
+    assert not _new_threads(before, after)  # by id: an earlier test's thread ending meanwhile is no leak
+    assert set(after["python_threads"]) <= set(before["python_threads"])
     assert not _leaked_fds(before, after)
     assert temp_dirs() == dirs

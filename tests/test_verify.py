@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import onnx
 import pytest
+from busy import scaled, wait_until
 from onnx import TensorProto, helper, numpy_helper
 
 from converters.lite import convert
@@ -185,7 +186,7 @@ def test_verification_adds_at_most_two_seconds_to_the_digits_sample(tmp_path):
     plain = min(seconds(verify=False) for _ in range(2))
     verified = min(seconds() for _ in range(2))
     print(f"digits: convert {plain:.2f} s, convert + verify {verified:.2f} s (+{verified - plain:.2f} s)")
-    assert verified - plain <= 2.0
+    assert verified - plain <= scaled(2.0)  # 2 s on a quiet machine; stretched by the load per core
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess:
@@ -295,7 +296,4 @@ def test_a_waiting_lite_child_leaves_when_its_caller_dies(tmp_path):
             "runner = LiteRunner(timeout=600)\nprint(runner.folder, flush=True)\ntime.sleep(2)\nos._exit(0)\n")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60)
     folder = Path(done.stdout.strip())
-    deadline = time.monotonic() + 30
-    while folder.exists() and time.monotonic() < deadline:
-        time.sleep(0.2)
-    assert not folder.exists()  # the child noticed, removed its folder and left
+    assert wait_until(lambda: not folder.exists(), 30, interval=0.2)  # the child noticed, removed its folder, left

@@ -82,8 +82,8 @@ def cmd_convert(args) -> int:
     if args.to and out.suffix != suffixes[args.to]:
         raise ValueError(f"--to {args.to} writes a {suffixes[args.to]} file, but --out is {out.name}")
     if args.int8 and not args.calib and not (description and description.data):
-        raise ValueError("--int8 needs --calib DIR (.npy arrays shaped like the input, or images) or a model "
-                         "imported with --data DIR")
+        raise ValueError("--int8 needs --calib digits|DIR (the digits dataset; .npy arrays shaped like the input, "
+                         "or images) or a model imported with --data DIR")
     shapes = parse_shapes(args.input_shape)
     spec = None
     if description is not None:  # the checked description: its shapes, its preprocessing, its data
@@ -97,6 +97,9 @@ def cmd_convert(args) -> int:
         from app.core.models.representative import calibration_inputs
 
         calibration = calibration_inputs(description, args.calib, args.calib_samples)
+    elif args.int8 and calibration == "digits":
+        raise ValueError(f"--calib digits reads the dataset the way the model's description says, and {src.name} "
+                         "has none: import it first (`edge-studio import`) or give --calib DIR")
     quant = QuantConfig(calibration, method=args.calib_method, max_samples=args.calib_samples) if args.int8 else None
     if not args.json:
         print(f"Converting {src.name} → {out} …", file=sys.stderr)
@@ -350,8 +353,11 @@ def add_cli(sub) -> None:
     p.add_argument("--input-shape", action="append", metavar="NAME:D0,D1,…", help="fix an input's shape")
     p.add_argument("--fp16", action="store_true", help="store weights as FP16")
     p.add_argument("--int8", action="store_true", help="INT8 post-training quantization (FULL_QUANT)")
-    p.add_argument("--calib", help="calibration folder: .npy arrays shaped like the input, or images")
-    p.add_argument("--calib-method", default=QUANT_METHODS[0], choices=QUANT_METHODS)
+    p.add_argument("--calib", metavar="digits|DIR",
+                   help='"digits" (the bundled dataset through the model\'s preprocess.json) or a folder: '
+                        ".npy arrays shaped like the input, or images")
+    p.add_argument("--calib-method", default=QUANT_METHODS[0], choices=QUANT_METHODS,
+                   help="activation range: MAX_MIN (default), KL, REMOVAL_OUTLIER")
     p.add_argument("--calib-samples", type=int, default=100)
     p.add_argument("--timeout", type=float, default=600)
     p.add_argument("--json", action="store_true")

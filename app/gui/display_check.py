@@ -1,5 +1,7 @@
-"""Before `make run`: the Qt xcb platform plugin needs a few X11 system libraries that a minimal
-Debian/Ubuntu may lack. Report them in one line — or, as root with apt-get, install them."""
+"""Before the window opens (`edge-studio gui`/`booth`, and `make run`): the Qt xcb platform plugin needs a
+few X11 system libraries that a minimal Debian/Ubuntu may lack. Report them in one line naming the Debian
+packages (Qt's own message is a screenful about plugins) — or, under `make run` as root with apt-get,
+install them."""
 from __future__ import annotations
 
 import os
@@ -30,13 +32,25 @@ def missing_libraries() -> list[str]:
     return sorted({line.split()[0] for line in out.splitlines() if "not found" in line})
 
 
-def main() -> int:
+def problem() -> str | None:
+    """The one line saying which X11 libraries are missing and the packages that hold them; None when the
+    xcb plugin is not used (offscreen, Wayland, no X display) or has everything."""
     if os.environ.get("QT_QPA_PLATFORM", "") not in ("", "xcb") or not os.environ.get("DISPLAY"):
-        return 0  # offscreen, Wayland or no X display: the xcb plugin is not used
+        return None
     missing = missing_libraries()
     if not missing:
-        return 0
+        return None
     packages = sorted({PACKAGES.get(name, name) for name in missing})
+    return (f"edge-studio: Qt's X11 plugin lacks {', '.join(missing)}: install them "
+            f"(Debian/Ubuntu: sudo apt-get install {' '.join(packages)})")
+
+
+def main() -> int:
+    """`make run`: as root with apt-get, install what is missing; otherwise say what to install (exit 2)."""
+    line = problem()
+    if line is None:
+        return 0
+    packages = sorted({PACKAGES.get(name, name) for name in missing_libraries()})
     if os.geteuid() == 0 and shutil.which("apt-get"):
         print(f"Installing the X11 libraries Qt needs: {' '.join(packages)}", flush=True)
         quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
@@ -44,8 +58,7 @@ def main() -> int:
         done = subprocess.run(["apt-get", "install", "-y", "-qq", *packages], **quiet)
         if done.returncode == 0 and not missing_libraries():
             return 0
-    print(f"edge-studio: Qt's X11 plugin lacks {', '.join(missing)}: install them "
-          f"(Debian/Ubuntu: sudo apt-get install {' '.join(packages)})", file=sys.stderr)
+    print(line, file=sys.stderr)
     return 2
 
 

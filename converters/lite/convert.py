@@ -293,7 +293,8 @@ def convert(src: str | Path, dst: str | Path, *, fmk: str | None = None, input_f
                     verification = _verify(src, fmt.name, produced, precision, dst.name, accept_mismatch, state,
                                            runner, samples=samples, value_range=value_range, explain=explain,
                                            value_moments=moments if calibration_samples is not None else None,
-                                           convert_options={"input_format": input_format, "input_shapes": shapes})
+                                           convert_options={"input_format": input_format, "input_shapes": shapes,
+                                                           "convert": convert})  # Caffe/TF: Lite FP32 reference
                 except MismatchError as exc:
                     if not warnings:
                         raise

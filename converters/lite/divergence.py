@@ -16,14 +16,28 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
+from pydantic import BaseModel
 
+from converters.formats import SOURCE_LAYOUTS
 from converters.lite.errors import LiteError
 from converters.lite.model import TracedNode
-from converters.verify import SOURCE_LAYOUTS, TOLERANCES, Divergence, align, cosine
+from converters.tensor_compare import align, cosine
 from jobs.state import JobState
+
+
+class Divergence(BaseModel):
+    """Where the artifact first departs from the source model (the first diverging node)."""
+
+    node: str  # the source model's node name
+    op_type: str  # the source model's op type
+    lite_kernel: str  # the Lite kernel that ran it (fusions rename: Conv → Conv2DFusion)
+    reason: str  # one line: what departs, with the numbers
+    max_abs: float | None = None
+    cosine: float | None = None
+    last_agreeing: str = ""  # the last node before it whose output still agreed
 
 
 @dataclass(frozen=True)
@@ -34,9 +48,10 @@ class SourceNode:
     outputs: tuple[str, ...]
 
 
-def find_divergence(source: Path, fmt_name: str, artifact: Path, inputs: Sequence[np.ndarray], precision: str,
+def find_divergence(source: Path, fmt_name: str, artifact: Path, inputs: Sequence[np.ndarray], tolerance: Any,
                     state: JobState | None = None) -> tuple[Divergence | None, str]:
-    """(the first diverging node, "") or (None, why none was named)."""
+    """(the first diverging node, "") or (None, why none was named). tolerance: verify.Tolerance (its node_rel
+    and node_cosine: verify.py imports this module, not the other way round)."""
     from converters.lite.replay import replay
 
     if fmt_name not in INTERMEDIATES:
@@ -49,7 +64,7 @@ def find_divergence(source: Path, fmt_name: str, artifact: Path, inputs: Sequenc
         trace = replay(artifact, [list(inputs)], trace=True, state=state).trace or []
     except LiteError as exc:
         return None, f"Lite could not trace the artifact: {str(exc).splitlines()[0]}"
-    by_value = first_departing_node(graph, reference, trace, precision, SOURCE_LAYOUTS[fmt_name])
+    by_value = first_departing_node(graph, reference, trace, tolerance, SOURCE_LAYOUTS[fmt_name])
     in_place = first_in_place_write(graph, trace)
     found = [d for d in (in_place, by_value) if d is not None]
     if not found:
@@ -136,9 +151,9 @@ def _consumers(graph: list[SourceNode]) -> dict[str, list[SourceNode]]:
 
 
 def first_departing_node(graph: list[SourceNode], reference: dict[str, np.ndarray], trace: list[TracedNode],
-                         precision: str, reference_layout: str = "NCHW") -> tuple[Divergence, str] | None:
-    """The first source node (graph order is topological) whose Lite kernel's output departs."""
-    tol = TOLERANCES[precision]
+                         tol: Any, reference_layout: str = "NCHW") -> tuple[Divergence, str] | None:
+    """The first source node (graph order is topological) whose Lite kernel's output departs.
+    tol: a verify.Tolerance (node_rel, node_cosine)."""
     kernels = {n.name: n for n in trace}
     readers = _consumers(graph)
     last_agreeing = ""

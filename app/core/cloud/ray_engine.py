@@ -15,7 +15,6 @@ on exit deletes only its own application.
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import json
 import os
 import re
@@ -32,6 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
+from app.core.cloud.engines import EngineError, require_ray
 from app.core.cloud.server import (
     MODEL_FILES,
     check_bind,
@@ -50,22 +50,6 @@ RETRY_PAUSE_S = 0.2  # doubled after each failed attempt: gives Serve time to ro
 REPLICA_QUEUE = 4  # requests a replica holds at once: one runs, the rest wait there instead of in the driver
 TARGET_ONGOING = 2.0  # autoscaling: add replicas when each holds more than this on average
 SHIPPED = ("preprocess.json", "labels.json")  # sent to each replica along with the model file
-
-
-class EngineError(ValueError):
-    """The Ray engine cannot start as asked (Ray missing, bad --autoscale, cluster unreachable)."""
-
-
-def require_ray() -> None:
-    """Without importing Ray: its settings are read at import, and _ray_environment() must come first."""
-    if getattr(sys, "frozen", False):  # Ray starts Python workers: it needs a real interpreter beside it
-        raise EngineError("the Ray engine runs from a Python install (pip install edge-studio), "
-                          "not from the packaged app")
-    spec = importlib.util.find_spec("ray")
-    if spec is None or not any((Path(p) / "serve").is_dir() for p in spec.submodule_search_locations or ()):
-        raise EngineError("the Ray engine needs Ray Serve: pip install 'ray[serve]'")
-    if importlib.util.find_spec("starlette") is None or importlib.util.find_spec("aiohttp") is None:
-        raise EngineError("Ray is installed without Serve's extras: pip install 'ray[serve]'")
 
 
 @dataclass(frozen=True)

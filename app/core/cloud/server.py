@@ -36,6 +36,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from app.core.cloud.engines import require_ray
 from app.core.cloud.wire import (  # noqa: F401  (re-exported: the server's wire format lives in wire.py)
     MAX_IMAGE_PIXELS,
     PayloadError,
@@ -334,8 +335,6 @@ def start_server_process(model_dir: str | Path, port: int = 0, host: str = "127.
     from converters.targets import require_mindspore
 
     if engine == "ray":
-        from app.core.cloud.ray_engine import require_ray
-
         require_ray()
     else:
         require_mindspore("The cloud tier")

@@ -5,18 +5,25 @@ and returns `decode(outputs, geometry) -> Result`; pure numpy (OpenCV only resiz
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Callable
+from typing import Callable, Protocol
 
 import numpy as np
 
 from app.core.live.boxes import nms
 from app.core.live.results import Detection, Geometry, Result
 from app.core.live.topologies import TOPOLOGIES, topology_for
-
-if TYPE_CHECKING:
-    from app.core.live.postprocess import ModelSpec
+from app.core.preprocess import PreprocessSpec
 
 Decoder = Callable[[list[np.ndarray], Geometry], Result]
+
+
+class ModelSpec(Protocol):
+    """What a decoder reads of postprocess.ModelSpec (which imports this module, so it is not imported here)."""
+
+    preprocess: PreprocessSpec
+    postprocessor: str
+    labels: list[str] | None
+    options: dict
 
 
 def _sigmoid_if_logits(x: np.ndarray) -> np.ndarray:

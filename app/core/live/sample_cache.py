@@ -18,7 +18,9 @@ from typing import Callable
 
 import converters
 import sample_models
-from app.core.live import samples as live_samples
+
+# the builders of the live samples (samples.py, which imports this module): their code is part of the key
+BUILDERS_CODE = Path(__file__).with_name("samples.py")
 
 CACHE_FORMAT = "1"  # bump when the layout of an entry changes
 
@@ -33,7 +35,7 @@ def cache_root() -> Path:
 def _code_digest() -> str:
     """What decides a built sample besides its name: our builders, the sample files, the converter."""
     digest = hashlib.sha256(CACHE_FORMAT.encode())
-    roots = [Path(live_samples.__file__), Path(sample_models.__file__).parent, Path(converters.__file__).parent]
+    roots = [BUILDERS_CODE, Path(sample_models.__file__).parent, Path(converters.__file__).parent]
     files = sorted(p for root in roots for p in ([root] if root.is_file() else root.rglob("*"))
                    if p.is_file() and p.suffix in (".py", ".json", ".onnx", ".cpp", ".h"))
     for path in files:
@@ -58,11 +60,11 @@ def cached(name: str) -> Path | None:
     return path if path.is_file() else None
 
 
-def build(name: str, builders: dict[str, Callable[[Path], Path]] | None = None) -> Path:
-    """The built file of sample `name`: from the cache, or built now (in this process) and kept."""
+def build(name: str, builders: dict[str, Callable[[Path], Path]]) -> Path:
+    """The built file of sample `name`: from the cache, or built now (in this process) by
+    `builders[name]` (samples.BUILDERS) and kept."""
     if (found := cached(name)) is not None:
         return found
-    builders = builders if builders is not None else live_samples.BUILDERS
     folder = entry_folder(name)
     folder.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{name}-"))

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from app.core.description import DESCRIPTION_FILE, find_description, load_description_for
+from app.core.live import sample_cache
 from app.core.live.postprocess import (
     MODEL_SIDECAR,
     POSTPROCESSORS,
@@ -185,9 +186,7 @@ def resolve_model(text: str, tmp: Path, threads: int = 1, token: str | None = No
     if text.startswith(("http://", "https://")):
         return _cloud(text, token, given)
     if text in BUILDERS:
-        from app.core.live import sample_cache
-
-        path = sample_cache.build(text)  # converted once, then kept by content hash
+        path = sample_cache.build(text, BUILDERS)  # converted once, then kept by content hash
     else:
         path = Path(text)
         if path.is_dir() and find_description(path):  # a library folder: its model
@@ -244,23 +243,18 @@ def _cloud(url: str, token: str | None, given: PreprocessSpec | None) -> tuple[M
 
 def _built_here(path: Path) -> bool:
     """A sample this app built and keeps (sample_cache): loaded without a probe child."""
-    from app.core.live import sample_cache
-
     return path.resolve().is_relative_to(sample_cache.cache_root().resolve())
 
 
 def prepare_job(params: dict, state: JobState) -> dict:
-    from app.core.live import sample_cache
-
-    return {"paths": [str(sample_cache.build(name)) if name in BUILDERS else name for name in params["names"]]}
+    names = params["names"]
+    return {"paths": [str(sample_cache.build(name, BUILDERS)) if name in BUILDERS else name for name in names]}
 
 
 def prepare_in_child(names: list[str], workdir: Path, state: JobState | None = None,
                      timeout: float = 600) -> list[str]:
     """Sample names → their converted model files (built in a child the first time, then taken from the
     cache: no child, no converter at all); files and URLs pass through."""
-    from app.core.live import sample_cache
-
     found = [sample_cache.cached(name) if name in BUILDERS else name for name in names]
     if all(found):
         return [str(path) for path in found]

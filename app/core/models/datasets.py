@@ -118,3 +118,12 @@ def load_dataset_for(source: str | Path, spec: PreprocessSpec | None) -> Dataset
     dataset = load_dataset(source, size=spec.width, color=spec.color)
     dataset.preprocess = spec
     return dataset
+
+
+def calibration_inputs(data: str | Path, spec: PreprocessSpec, samples: int = 100, seed: int = 0) -> np.ndarray:
+    """INT8 calibration samples: images of the dataset's training split (never the validation split),
+    preprocessed the way the model's preprocess.json says, stacked in its input layout."""
+    dataset = load_dataset_for(data, spec)
+    train, _ = dataset.split(0.2, seed)
+    pick = np.random.default_rng(seed).permutation(train)[:samples]
+    return dataset.inputs(pick)

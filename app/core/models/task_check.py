@@ -19,7 +19,7 @@ from app.core.live import metrics
 from app.core.live.postprocess import ModelSpec, model_spec
 from app.core.live.results import Geometry
 from app.core.models.evaluate import cosine
-from converters.verify import align
+from converters.tensor_compare import align
 
 Verdict = Literal["matches", "close", "WRONG"]
 

@@ -26,7 +26,7 @@ from converters.lite.arm64.paths import (
     arm_home,
     native_arm64,
 )
-from converters.lite.build import SetupError, fetch_wheel_libraries
+from converters.lite.wheel import SetupError, fetch_wheel_libraries
 
 SOURCE = Path(__file__).with_name("runner.cpp")
 # The loopback-sshd test of `bench --remote` needs an OpenSSH server; CI (root) gets one too.
