@@ -243,7 +243,7 @@ class MainWindow(QMainWindow):
         view = self.menuBar().addMenu("&View")
         booth = QAction("Booth mode", self)
         booth.setShortcut(QKeySequence("F11"))
-        booth.triggered.connect(self.enter_booth)
+        booth.triggered.connect(lambda: self.enter_booth())  # not triggered(bool) as resume_live
         view.addAction(booth)
         dark = QAction("Dark theme", self, checkable=True, checked=self.settings.get("theme") == "dark")
         dark.toggled.connect(self.set_dark)

@@ -95,7 +95,7 @@ class ConvertPage(QWidget):
         self.details.setPlaceholderText("Lite's messages appear here when a conversion fails.")
         self.details.setMaximumHeight(120)
         layout.addWidget(self.details)
-        self.build_button.clicked.connect(self.build)
+        self.build_button.clicked.connect(lambda: self.build())  # not clicked(bool) as the folder
 
     def build(self, calibration_folder: str | None = None) -> None:
         calibration = None

@@ -46,7 +46,7 @@ class DeployPage(QWidget):
         self.readme = QTextBrowser()
         layout.addWidget(self.readme, 1)
         browse.clicked.connect(self.browse)
-        self.write_button.clicked.connect(self.write)
+        self.write_button.clicked.connect(lambda: self.write())  # not clicked(bool) as confirm
         self.open_button.clicked.connect(lambda: QDesktopServices.openUrl(QUrl.fromLocalFile(self.destination.text())))
         state.package_changed.connect(self.package_ready)
         if state.package_dir is not None:  # built before this page was

@@ -125,7 +125,7 @@ class ModelPage(QWidget):
         import_layout.addWidget(self.card_view)
         layout.addWidget(import_box, 2)
 
-        self.train_button.clicked.connect(self.start_training)
+        self.train_button.clicked.connect(lambda: self.start_training())  # not clicked(bool) as the folder
         self.import_button.clicked.connect(self.choose_import)
         state.model_changed.connect(self.show_model)
         self.show_model(state.model_dir)
