@@ -183,14 +183,21 @@ class LivePage(QWidget):
         else:
             save_description(path, description)
         label = f"{Path(path).name} · {description.kind}"
+        self._add_model_choice(str(path), label)
+        # remembered: offered again after a restart (as long as the file is there)
+        kept = [m for m in self.settings.get("live_models", []) if m.get("path") != str(path)]
+        self.settings.set("live_models", kept + [{"path": str(path), "label": label}])
+        self.model_a.setCurrentIndex(self.model_a.findData(str(path)))
+        self._restart.start()  # applies at once: a running view switches to it
+        return True
+
+    def _add_model_choice(self, path: str, label: str) -> None:
         for combo in (self.model_a, self.model_b):
-            index = combo.findData(str(path))
+            index = combo.findData(path)
             if index < 0:
-                combo.addItem(label, str(path))
+                combo.addItem(label, path)
             else:
                 combo.setItemText(index, label)
-        self.model_a.setCurrentIndex(self.model_a.findData(str(path)))
-        return True
 
     def _match_scene(self) -> None:
         """A sample made for a synthetic scene shows it, when a synthetic scene is the source."""
@@ -232,9 +239,20 @@ class LivePage(QWidget):
             kind = "Folder" if Path(path).is_dir() else "Video"
             self.source.addItem(f"{kind}: {Path(path).name}", path)
             index = self.source.count() - 1
+        added = self.settings.get("live_sources", [])
+        if path not in added:  # offered again after a restart
+            self.settings.set("live_sources", added + [path])
         self.source.setCurrentIndex(index)
 
     def _restore_choices(self) -> None:
+        """The choices of the last run: the video files, image folders and model files added then (those
+        still there), and what was chosen."""
+        for path in [p for p in self.settings.get("live_sources", []) if Path(p).exists()]:
+            if self.source.findData(path) < 0:
+                self.source.addItem(f"{'Folder' if Path(path).is_dir() else 'Video'}: {Path(path).name}", path)
+        for model in self.settings.get("live_models", []):
+            if isinstance(model, dict) and Path(str(model.get("path", ""))).is_file():
+                self._add_model_choice(str(model["path"]), str(model.get("label") or Path(model["path"]).name))
         remembered = self.settings.get("camera")
         if remembered and remembered not in ("file", "folder") and os.sep in str(remembered):
             if Path(remembered).exists():
