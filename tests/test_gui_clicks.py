@@ -82,7 +82,7 @@ def test_forget_the_active_model_falls_back_to_the_sample_and_undo_brings_it_bac
     assert (mine / "model.onnx").is_file()
     assert window.state.model_dir == SAMPLE_MODEL  # the active one: the sample takes over, everywhere
     assert "Digits CNN (the sample)" in window.banner.text() and "my-digits" not in window.banner.text()
-    assert window.model_label.text() == f"model: {SAMPLE_MODEL.name}"
+    assert window.model_label.text() == "model: Digits CNN (the sample)"
 
     assert panel.undo_button.isEnabled() and "my-digits" in panel.undo_button.toolTip()
     panel.undo_button.click()
@@ -137,8 +137,10 @@ def test_live_model_file_applies_at_once_and_added_choices_survive_a_restart(qtb
     answered = answer_modal(click_ok)
     live.import_button.click()  # the import dialog opens; OK is clicked in it
     assert answered, "the import dialog did not open"
+    imported = live.model_a.currentData()  # a folder of its own in "Your models" (the user's file stays put)
+    assert window.state.library.find(imported).kind == "imported" and live.model_a.currentText().startswith("my-digits")
     # applies at once: the running view switches to the imported model without Stop/Start
-    qtbot.waitUntil(lambda: live.pipeline is not None and live.pipeline.models[0].name == model.name,
+    qtbot.waitUntil(lambda: live.pipeline is not None and live.pipeline.models[0].name.startswith("my-digits"),
                     timeout=180_000)
     window.close()
 
@@ -146,6 +148,6 @@ def test_live_model_file_applies_at_once_and_added_choices_survive_a_restart(qtb
     qtbot.addWidget(again)
     live = again.pages["Live"]
     assert live.source.findData(str(frames)) >= 0, "the added image folder is gone after a restart"
-    assert live.model_a.findData(str(model)) >= 0 and live.model_b.findData(str(model)) >= 0
-    assert live.model_a.currentData() == str(model)  # and it is still the chosen one
+    assert live.model_a.findData(imported) >= 0 and live.model_b.findData(imported) >= 0
+    assert live.model_a.currentData() == imported  # and it is still the chosen one
     again.close()

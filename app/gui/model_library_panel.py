@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.models.library import ModelLibrary, summary_of
-from app.gui.state import SAMPLE_MODEL, AppState, workspace
+from app.gui.state import SAMPLE_MODEL, AppState
 from app.gui.theme import BAD, GOOD
 
 
@@ -36,7 +36,9 @@ class ModelLibraryPanel(QGroupBox):
     def __init__(self, state: AppState, library: ModelLibrary | None = None) -> None:
         super().__init__("Your models — click one and “Make active”; every model you train or import stays here")
         self.state = state
-        self.library = library or ModelLibrary(workspace() / "library.json")
+        if library is not None:
+            state.library = library  # the pages share one library
+        self.library = state.library
         self.library.set_sample(SAMPLE_MODEL, "Digits CNN (the sample)",
                                 summary_of(_json(SAMPLE_MODEL / "metrics.json")))
         self.list = QListWidget()
@@ -71,8 +73,12 @@ class ModelLibraryPanel(QGroupBox):
 
     def remember_model(self, folder: Path) -> None:
         metrics = _json(Path(folder) / "metrics.json")
-        kind = "sample" if Path(folder) == SAMPLE_MODEL else "trained" if metrics else "imported"
-        self.library.add(folder, kind=kind, summary=summary_of(metrics))
+        description = self.state.description if Path(folder) == self.state.model_dir else None
+        kind = ("sample" if Path(folder) == SAMPLE_MODEL else description.origin if description
+                else "trained" if metrics else "imported")
+        if kind != "sample" or self.library.find(folder) is None:  # the sample keeps its one entry's name
+            self.library.add(folder, name=description.label if description and kind != "trained" else "", kind=kind,
+                             summary=summary_of(metrics), model_file=description.model_file if description else "")
         self.show_entries()
 
     def remember_package(self, package: Path) -> None:
@@ -127,13 +133,20 @@ class ModelLibraryPanel(QGroupBox):
     def _is_sample(folder: Path) -> bool:
         return Path(folder).resolve() == SAMPLE_MODEL.resolve()
 
+    def select(self, folder: Path) -> None:
+        key = str(Path(folder).resolve())
+        for row in range(self.list.count()):
+            if self.list.item(row).data(Qt.ItemDataRole.UserRole) == key:
+                self.list.setCurrentRow(row)
+
     def selected_folder(self) -> Path | None:
         item = self.list.currentItem()
         return Path(item.data(Qt.ItemDataRole.UserRole)) if item else None
 
     def make_active(self) -> None:
         folder = self.selected_folder()
-        if folder is not None and (folder / "model.onnx").is_file():
+        entry = self.library.find(folder) if folder is not None else None
+        if entry is not None and entry.usable:
             self.state.set_model(folder)
 
     def forget(self) -> None:

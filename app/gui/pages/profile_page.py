@@ -134,8 +134,19 @@ class ProfilePage(QWidget):
         self.export_button.clicked.connect(self.choose_export)
         self.board_button.clicked.connect(lambda: self.time_on_board())
         state.package_changed.connect(self.package_ready)
+        state.model_changed.connect(self.model_changed)
         if state.package_dir is not None:  # built before this page was
             self.package_ready(state.package_dir)
+
+    def model_changed(self) -> None:
+        """Another active model: its own package (set right after, if it has one) or none yet."""
+        if self.controls.busy:
+            return  # the comparison under way finishes and shows what it measured
+        self.package.setText(f"Build {self.state.model_name} on the Convert page first.")
+        for button in (self.run_button, self.board_button, self.export_button):
+            button.setEnabled(False)
+        self.result = None
+        self.table.setRowCount(0)
 
     def package_ready(self, folder: Path) -> None:
         self.package.setText(f"Package: {folder.name}")
