@@ -123,8 +123,15 @@ def test_deploy_refuses_bad_models(tmp_path):
     bad.write_bytes(b"\x00" * 64)
     with pytest.raises(DeployError, match="preprocess.json"):
         deploy(bad, tmp_path / "pkg")
-    with pytest.raises(DeployError, match="starts from an ONNX file"):
+    with pytest.raises(DeployError, match="no such file"):
         deploy(tmp_path / "model.tflite", tmp_path / "pkg")
+    frozen = tmp_path / "frozen"
+    frozen.mkdir()
+    (frozen / "model.pb").write_bytes(b"\x00" * 64)
+    (frozen / "description.json").write_text(json.dumps({"model_file": "model.pb", "format": "tf",
+                                                         "inputs": [{"name": "x", "shape": [1, 3, 8, 8]}]}))
+    with pytest.raises(DeployError, match="deploy starts from onnx or tflite"):
+        deploy(frozen, tmp_path / "pkg")
     assert not (tmp_path / "pkg").exists()
 
 

@@ -1,33 +1,61 @@
 """Commands about one model: import (its card), convert, probe, train, deploy, eval."""
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 from pathlib import Path
 
 from app.commands.output import print_json, progress_bar
+from app.core.description import KINDS, RANGES
 from app.core.models.card import make_card
 from converters.lite.convert import QUANT_METHODS
 from jobs.state import JobState
 
 
 def cmd_import(args) -> int:
-    """`edge-studio import MODEL`: print the card; exit 0 when Lite converts the model and the result
-    matches the source (converters.verify), else 1."""
-    card = make_card(args.model, timeout=args.timeout, input_shapes=parse_shapes(args.input_shape))
+    """`edge-studio import MODEL`: its model description (proposed from the file, corrected by the flags) is
+    saved with a copy of the model in the library, for every later command; then the card is printed. Exit 0
+    when Lite converts the model and the result matches the source (converters.verify), else 1."""
+    from app.core.description import DescriptionError
+    from app.core.files import workspace
+    from app.core.models.importing import choose, import_into_library, propose, remember
+
+    shapes = parse_shapes(args.input_shape)
+    preprocess = {k: v for k, v in (("range", args.range), ("color", args.color)) if v}
+    if args.letterbox is not None:
+        preprocess["letterbox"] = args.letterbox
+    try:  # an unreadable file says so first, in one line (not a card with "Operators 0")
+        proposed = propose(args.model)
+    except DescriptionError:
+        if Path(args.model).suffix.lower() in (".onnx", ".tflite"):
+            raise
+        proposed = None  # Caffe, TF, MindIR: Lite's view of the inputs, from the card
+    card = make_card(args.model, timeout=args.timeout, input_shapes=shapes or None)
+    proposed = proposed or propose(args.model, card)
+    description = choose(proposed, input_shapes=shapes, kind=args.kind, preprocess=preprocess,
+                         labels=args.labels, data=args.data, auxiliary=args.auxiliary, name=args.name)
+    folder = import_into_library(args.model, workspace() / "models", description)
+    remember(folder, f"{description.kind} · {card.format}")
+    shown = card.to_json() | {"library_folder": str(folder), "description": description.model_dump(mode="json")}
     if args.out:
-        out = Path(args.out)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        part = out.with_name(f".{out.name[:200]}.part")  # stays within NAME_MAX (255) for a long name
-        part.write_text(json.dumps(card.to_json(), indent=2) + "\n", encoding="utf-8")
-        part.replace(out)  # atomic
+        from app.core.files import write_json
+
+        write_json(args.out, shown)  # atomic
+    open_inputs = description.unfixed_inputs()
     if args.json:
-        print(json.dumps(card.to_json(), indent=2))
+        print(json.dumps(shown, indent=2))
     else:
         from rich.console import Console
         from rich.markdown import Markdown
 
         Console().print(Markdown(card.to_markdown()))
+        print(f"imported as {folder}  ({description.kind}; use this folder in convert, live, deploy)")
+        if open_inputs:
+            print(f"not run yet: input {', '.join(map(repr, open_inputs))} is dynamic: import it again with "
+                  "--input-shape NAME:D0,D1,… to fix it")
+    if open_inputs:  # converted, but not run: not a WRONG conversion, a shape still to choose
+        return 1
     return 0 if card.lite_usable else 1  # converts into a file that answers like the source
 
 
@@ -46,26 +74,35 @@ def cmd_convert(args) -> int:
     from converters.lite import QuantConfig, convert
 
     suffixes = {f.name: f.suffix for f in LITE_FORMATS}
-    src = Path(args.model)
+    src, description = _model_and_description(Path(args.model))
     out = Path(args.out) if args.out else src.with_suffix(suffixes[args.to or "ms"])
     if args.to and out.suffix != suffixes[args.to]:
         raise ValueError(f"--to {args.to} writes a {suffixes[args.to]} file, but --out is {out.name}")
-    if args.int8 and not args.calib:
-        raise ValueError("--int8 needs --calib DIR (.npy arrays shaped like the input, or images)")
-    quant = QuantConfig(args.calib, method=args.calib_method, max_samples=args.calib_samples) if args.int8 else None
+    if args.int8 and not args.calib and not (description and description.data):
+        raise ValueError("--int8 needs --calib DIR (.npy arrays shaped like the input, or images) or a model "
+                         "imported with --data DIR")
+    shapes = parse_shapes(args.input_shape)
+    spec = None
+    if description is not None:  # the checked description: its shapes, its preprocessing, its data
+        for name, shape in shapes.items():
+            description = description.with_input_shape(name, shape)
+        description.require_fixed("convert")
+        shapes = description.input_shapes()
+        spec = description.preprocess_spec("convert") if len(description.inputs) == 1 else None
+    calibration = args.calib
+    if args.int8 and description is not None and spec is not None:  # images read as the model reads frames
+        from app.core.models.representative import calibration_inputs
+
+        calibration = calibration_inputs(description, args.calib, args.calib_samples)
+    quant = QuantConfig(calibration, method=args.calib_method, max_samples=args.calib_samples) if args.int8 else None
     if not args.json:
         print(f"Converting {src.name} → {out} …", file=sys.stderr)
-    from app.core.models.evaluate import find_preprocess
     from converters.lite.errors import MismatchError
 
-    try:  # the inputs' range, for verification; a broken sidecar is no reason to refuse a conversion
-        spec = find_preprocess(src) if src.is_file() else None
-    except ValueError:
-        spec = None
     try:
         result = convert(src, out, fmk=args.fmk, input_format=args.input_format,
                          value_range=spec.value_range() if spec else None,
-                         input_shapes=parse_shapes(args.input_shape), fp16_weights=args.fp16, quant=quant,
+                         input_shapes=shapes, fp16_weights=args.fp16, quant=quant,
                          timeout=args.timeout, verify=not args.no_verify, accept_mismatch=args.accept_mismatch,
                          explain=True if args.explain else None, repair=not args.no_repair)
     except MismatchError as exc:  # Lite's file answers wrongly: nothing was written to --out
@@ -90,6 +127,22 @@ def cmd_convert(args) -> int:
         if args.explain and check.divergence is None and check.note:
             print(f"explain: {check.note}")
     return 0
+
+
+def _model_and_description(model: Path):
+    """(model file, its description or None): a library folder names its model; a bare file from elsewhere
+    may have none (then the flags alone describe it, as before)."""
+    from app.core.description import DescriptionError, find_description, load_description_for
+
+    if model.is_dir():
+        description = load_description_for(model)  # DescriptionError: says what is missing
+        return description.model_path(model), description
+    try:
+        return model, load_description_for(model) if model.is_file() else None
+    except DescriptionError:
+        if find_description(model) is not None:
+            raise  # a description that is broken: say so
+        return model, None  # nothing describes it: the flags do
 
 
 def cmd_probe(args) -> int:
@@ -182,8 +235,10 @@ def cmd_deploy(args) -> int:
     for name, r in summary["targets"].items():
         table.add_row(name, r["runtime"], r.get("precision", "fp32"), f"{r['size_bytes'] / 1024:.1f} KiB",
                       f"{r['size_vs_fp32_ms']:.2f}" if "size_vs_fp32_ms" in r else "",
-                      f"{r['top1'] * 100:.2f} %", ", ".join(f"{c:.5f}" for c in r.get("cosine_vs_fp32", [])))
+                      f"{r['top1'] * 100:.2f} %" if r.get("top1") is not None else "–",
+                      ", ".join(f"{c:.5f}" for c in r.get("cosine_vs_fp32", [])))
     Console().print(table)
+    print(f"evaluated on {summary['evaluated_on']}")
     for name, r in summary["targets"].items():
         if r.get("verification", {}).get("verdict") == "WRONG":
             print(f"WARNING: {name} shipped with --accept-mismatch: {r['verification']['summary']}", file=sys.stderr)
@@ -226,6 +281,17 @@ def add_cli(sub) -> None:
     p.add_argument("--json", action="store_true", help="print the card as JSON")
     p.add_argument("--out", help="also write the card as JSON to this file")
     p.add_argument("--timeout", type=float, default=300, help="seconds for each Lite child process")
+    p.add_argument("--kind", choices=KINDS, help="what the model is (default: suggested from its outputs)")
+    p.add_argument("--range", choices=list(RANGES) + ["mean-std"], help="input value range (default: the kind's)")
+    p.add_argument("--color", choices=["RGB", "BGR", "GRAY"], help="colour order of the input")
+    p.add_argument("--letterbox", action=argparse.BooleanOptionalAction, default=None,
+                   help="keep the aspect ratio and pad (default: the kind's)")
+    p.add_argument("--labels", help="labels file (a JSON list, or one name a line)")
+    p.add_argument("--data", help="representative data: a folder of images (or DIR/<class>/*) for calibration "
+                                  "and evaluation")
+    p.add_argument("--auxiliary", action="append", metavar="OUTPUT",
+                   help="an output that does not judge a conversion (e.g. world landmarks in metres)")
+    p.add_argument("--name", help="the name the library shows (default: the file's)")
     p.add_argument("--input-shape", action="append", metavar="NAME:D0,D1,…",
                    help="fix a dynamic input's shape for the Lite check (repeat per input)")
     p.set_defaults(func=cmd_import)
@@ -236,6 +302,17 @@ def add_cli(sub) -> None:
     p.add_argument("--out", help="output file (.ms or .mindir)")
     p.add_argument("--fmk", choices=["onnx", "tflite", "caffe", "tf", "mindir"], help="source format")
     p.add_argument("--input-format", choices=["NCHW", "NHWC"], help="layout of the converted model's input")
+    p.add_argument("--kind", choices=KINDS, help="what the model is (default: suggested from its outputs)")
+    p.add_argument("--range", choices=list(RANGES) + ["mean-std"], help="input value range (default: the kind's)")
+    p.add_argument("--color", choices=["RGB", "BGR", "GRAY"], help="colour order of the input")
+    p.add_argument("--letterbox", action=argparse.BooleanOptionalAction, default=None,
+                   help="keep the aspect ratio and pad (default: the kind's)")
+    p.add_argument("--labels", help="labels file (a JSON list, or one name a line)")
+    p.add_argument("--data", help="representative data: a folder of images (or DIR/<class>/*) for calibration "
+                                  "and evaluation")
+    p.add_argument("--auxiliary", action="append", metavar="OUTPUT",
+                   help="an output that does not judge a conversion (e.g. world landmarks in metres)")
+    p.add_argument("--name", help="the name the library shows (default: the file's)")
     p.add_argument("--input-shape", action="append", metavar="NAME:D0,D1,…", help="fix an input's shape")
     p.add_argument("--fp16", action="store_true", help="store weights as FP16")
     p.add_argument("--int8", action="store_true", help="INT8 post-training quantization (FULL_QUANT)")
@@ -285,7 +362,7 @@ def add_cli(sub) -> None:
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("deploy", help="convert to every tier, evaluate, write a deployment package")
-    p.add_argument("model", help="model.onnx (from train, or imported with preprocess.json beside it)")
+    p.add_argument("model", help="a model folder (train's output, or one `import` made) or its model file")
     _add_out_folder(p, "package folder")
     p.add_argument("--data", help='evaluation data: "digits" or a folder (default: what training used)')
     p.add_argument("--tiers", default="cloud,edge,device")

@@ -144,3 +144,12 @@ def _alive(pid: int) -> bool:
     except PermissionError:
         return True  # someone else's process: alive, and not ours to judge
     return True
+
+
+def workspace() -> Path:
+    """The app's own data folder (library, trained and imported models, packages): the user's data dir."""
+    import platformdirs
+
+    path = Path(platformdirs.user_data_dir("edge-studio"))
+    path.mkdir(parents=True, exist_ok=True)
+    return path

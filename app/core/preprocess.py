@@ -108,6 +108,19 @@ class PreprocessSpec(BaseModel):
         return write_json(path, self.model_dump(mode="json"))
 
 
+def letterbox(image: np.ndarray, width: int, height: int) -> tuple[np.ndarray, tuple[int, int, int, int]]:
+    """Pad `image` with black to the aspect ratio width:height (centred), as YOLO and MediaPipe models are fed;
+    the padded image and (padded width, padded height, left, top)."""
+    import cv2
+
+    h, w = image.shape[:2]
+    target = width / height
+    pw, ph = max(w, round(h * target)), max(h, round(w / target))
+    left, top = (pw - w) // 2, (ph - h) // 2
+    padded = cv2.copyMakeBorder(image, top, ph - h - top, left, pw - w - left, cv2.BORDER_CONSTANT, value=0)
+    return padded, (pw, ph, left, top)
+
+
 def find_sidecar(model: str | Path, name: str) -> Path | None:
     """A file that describes `model` (preprocess.json, labels.json, model.json): next to it, or one folder
     up as in deployment packages (PKG/edge/model.ms beside PKG/edge/preprocess.json or PKG/preprocess.json)."""

@@ -31,7 +31,7 @@ class Runtime(Protocol):
 class OnnxRuntime:
     name = "onnxruntime"
 
-    def __init__(self, path: str | Path, threads: int = 0) -> None:
+    def __init__(self, path: str | Path, threads: int = 0, input_shape: tuple[int, ...] | None = None) -> None:
         import onnxruntime as ort
 
         options = ort.SessionOptions()
@@ -39,7 +39,7 @@ class OnnxRuntime:
         self._session = ort.InferenceSession(_path_or_bytes(path), options, providers=["CPUExecutionProvider"])
         first = self._session.get_inputs()[0]
         self._input = first.name
-        self.input_shape = tuple(d if isinstance(d, int) else 1 for d in first.shape)
+        self.input_shape = fixed_shape(Path(path).name, first.name, list(first.shape), input_shape)
 
     def predict(self, x: np.ndarray) -> list[np.ndarray]:
         return self._session.run(None, {self._input: x})
@@ -57,10 +57,50 @@ def _path_or_bytes(path: str | Path) -> str | bytes:
     return str(path)
 
 
+def fixed_shape(model: str, name: str, declared: list, given: tuple[int, ...] | None) -> tuple[int, ...]:
+    """The shape a runtime feeds: the declared one, or `given` where the model leaves dimensions open.
+    A dynamic dimension is never run at a silent 1 (a text detector at 1×1 sees nothing and says nothing)."""
+    if given is not None:
+        return tuple(int(d) for d in given)
+    if all(isinstance(d, int) and d > 0 for d in declared):
+        return tuple(declared)
+    shown = "×".join(str(d) if isinstance(d, int) and d > 0 else "?" for d in declared)
+    raise ValueError(f"{model}: input {name!r} has dynamic dimensions ({shown}): fix them once with "
+                     f"`edge-studio import {model} --input-shape {name}:1,3,640,640` (or the GUI's import dialog)")
+
+
+class LiteRtRuntime:
+    """A .tflite source on LiteRT (ai-edge-litert), the runtime the file was made for."""
+
+    name = "litert"
+
+    def __init__(self, path: str | Path, threads: int = 0, input_shape: tuple[int, ...] | None = None) -> None:
+        from ai_edge_litert.interpreter import Interpreter
+
+        self._interpreter = Interpreter(model_content=Path(path).read_bytes(), num_threads=threads or 1)
+        first = self._interpreter.get_input_details()[0]
+        declared = [int(d) for d in (first.get("shape_signature") if len(first.get("shape_signature", [])) else
+                                     first["shape"])]
+        self.input_shape = fixed_shape(Path(path).name, first["name"], declared, input_shape)
+        if tuple(declared) != self.input_shape:
+            self._interpreter.resize_tensor_input(first["index"], list(self.input_shape))
+        self._interpreter.allocate_tensors()
+        self._input = first["index"]
+        self._outputs = [o["index"] for o in self._interpreter.get_output_details()]
+
+    def predict(self, x: np.ndarray) -> list[np.ndarray]:
+        self._interpreter.set_tensor(self._input, np.ascontiguousarray(x, dtype=np.float32))
+        self._interpreter.invoke()
+        return [self._interpreter.get_tensor(k).copy() for k in self._outputs]
+
+    def close(self) -> None:
+        self._interpreter = None
+
+
 class LiteRuntime:
     name = "lite"
 
-    def __init__(self, path: str | Path, threads: int = 0) -> None:
+    def __init__(self, path: str | Path, threads: int = 0, input_shape: tuple[int, ...] | None = None) -> None:
         from converters.lite import LiteModel
 
         self.model = LiteModel(path, threads=threads or None)
@@ -73,27 +113,28 @@ class LiteRuntime:
         self.model.close()
 
 
-IN_PROCESS = {"onnxruntime": OnnxRuntime, "lite": LiteRuntime}
+IN_PROCESS = {"onnxruntime": OnnxRuntime, "litert": LiteRtRuntime, "lite": LiteRuntime}
 
 
 def runtime_name(path: str | Path) -> str:
     """Which runtime executes this file: .onnx → onnxruntime, .ms → lite, .mindir → by producer."""
     suffix = Path(path).suffix.lower()
-    by_suffix = {".onnx": lambda p: "onnxruntime", ".ms": lambda p: "lite",
+    by_suffix = {".onnx": lambda p: "onnxruntime", ".tflite": lambda p: "litert", ".ms": lambda p: "lite",
                  ".mindir": lambda p: "lite" if is_lite_mindir(p) else "mindspore"}
     if suffix not in by_suffix:
         raise ValueError(f"{Path(path).name}: no runtime runs {suffix or 'files without a suffix'} "
-                         "(use .onnx, .ms or .mindir)")
+                         "(use .onnx, .tflite, .ms or .mindir)")
     if suffix == ".mindir" and Path(path).is_file() and (problem := content_problem(path, "mindir")):
         raise ValueError(f"{Path(path).name}: {problem}")  # not a MindIR at all: say so, not "runs on mindspore"
     return by_suffix[suffix](path)
 
 
-def open_runtime(path: str | Path, threads: int = 0) -> Runtime:
+def open_runtime(path: str | Path, threads: int = 0, input_shape: tuple[int, ...] | None = None) -> Runtime:
+    """`input_shape`: the shape to run a model whose input leaves dimensions open (its description's)."""
     name = runtime_name(path)
     if name not in IN_PROCESS:
         raise ValueError(f"{Path(path).name} runs on {name}, which lives in its own process (the cloud tier)")
-    return IN_PROCESS[name](path, threads)
+    return IN_PROCESS[name](path, threads, input_shape)
 
 
 def run_batch(path: str | Path, x: np.ndarray, threads: int = 0, timeout: float = 600) -> list[np.ndarray]:
@@ -111,13 +152,26 @@ def run_batch(path: str | Path, x: np.ndarray, threads: int = 0, timeout: float 
 
 
 def _run_here(path: str | Path, x: np.ndarray, threads: int) -> list[np.ndarray]:
-    runtime = open_runtime(path, threads)
+    runtime = open_runtime(path, threads, input_shape=_declared_or(path, x))
     x = match_layout(x, runtime.input_shape)
     try:
         per_sample = [runtime.predict(np.ascontiguousarray(x[i:i + 1])) for i in range(len(x))]
     finally:
         runtime.close()
     return [_join([outs[k] for outs in per_sample]) for k in range(len(per_sample[0]))]
+
+
+def _declared_or(path: str | Path, x: np.ndarray) -> tuple[int, ...] | None:
+    """For a batch run the samples give the shape, where the model leaves it open (None: the model's own)."""
+    if runtime_name(path) != "onnxruntime":
+        return None
+    import onnx
+
+    graph = onnx.load(str(path), load_external_data=False).graph
+    consts = {t.name for t in graph.initializer}
+    first = next(i for i in graph.input if i.name not in consts)
+    dims = [d.dim_value if d.HasField("dim_value") else 0 for d in first.type.tensor_type.shape.dim]
+    return None if all(d > 0 for d in dims) else (1,) + tuple(x.shape[1:])
 
 
 def _join(per_sample: list[np.ndarray]) -> np.ndarray:

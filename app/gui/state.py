@@ -4,18 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import platformdirs
 from PySide6.QtCore import QObject, Signal
 
+from app.core.files import workspace  # noqa: F401  (the pages take it from here)
 from converters.lite.paths import PROJECT_ROOT
 
 SAMPLE_MODEL = PROJECT_ROOT / "sample_models" / "digits"
-
-
-def workspace() -> Path:
-    path = Path(platformdirs.user_data_dir("edge-studio"))
-    path.mkdir(parents=True, exist_ok=True)
-    return path
 
 
 def describe(folder: Path):
@@ -50,9 +44,9 @@ class AppState(QObject):
     def library(self):
         """The user's model library ("Your models"), shared by the pages."""
         if self._library is None:
-            from app.core.models.library import ModelLibrary
+            from app.core.models.library import ModelLibrary, library_path
 
-            self._library = ModelLibrary(workspace() / "library.json")
+            self._library = ModelLibrary(library_path())
         return self._library
 
     @library.setter

@@ -20,6 +20,7 @@ from app.core.live import decoders
 from app.core.live.boxes import iou, nms  # noqa: F401  (re-exported: the metrics and tests use them here)
 from app.core.live.overlay import overlay  # noqa: F401  (re-exported)
 from app.core.live.results import Classification, Detection, Geometry, Result  # noqa: F401  (re-exported)
+from app.core.description import variant_label
 from app.core.live.sidecar import (
     KINDS,
     MODEL_SIDECAR,  # noqa: F401  (re-exported: samples and tests read it here)
@@ -29,7 +30,7 @@ from app.core.live.sidecar import (
     read_labels,
     save_description,
 )
-from app.core.preprocess import PreprocessError, PreprocessSpec, find_sidecar
+from app.core.preprocess import PreprocessError, PreprocessSpec, find_sidecar, letterbox
 
 Decoder = Callable[[list[np.ndarray], Geometry], Result]
 
@@ -44,22 +45,18 @@ class ModelSpec:
     letterbox: bool = False  # pad the frame to the input's aspect ratio (black) instead of stretching it
     options: dict = field(default_factory=dict)  # postprocessor settings (thresholds, anchors, topology …)
     description: ModelDescription | None = None  # the sidecar (with the caller's choices) it was read from
+    title: str | None = None  # "<model name> · INT8" from its model description; None: the file's name
 
     @property
     def name(self) -> str:
-        return Path(self.path).name if "://" not in self.path else self.path
+        return self.title or (Path(self.path).name if "://" not in self.path else self.path)
 
     def prepare(self, image: np.ndarray) -> tuple[np.ndarray, Geometry]:
         """Frame → input tensor, and how to map the input's coordinates back onto the frame."""
-        import cv2
-
         h, w = image.shape[:2]
         if not self.letterbox:
             return self.preprocess.apply(image), Geometry(w, h, width=w, height=h)
-        target = self.preprocess.width / self.preprocess.height
-        pw, ph = max(w, round(h * target)), max(h, round(w / target))
-        left, top = (pw - w) // 2, (ph - h) // 2
-        padded = cv2.copyMakeBorder(image, top, ph - h - top, left, pw - w - left, cv2.BORDER_CONSTANT, value=0)
+        padded, (pw, ph, left, top) = letterbox(image, self.preprocess.width, self.preprocess.height)
         return self.preprocess.apply(padded), Geometry(pw, ph, left, top, w, h)
 
     def fit_layout(self, input_shape: tuple[int, ...]) -> "ModelSpec":
@@ -67,7 +64,7 @@ class ModelSpec:
         for layout in ("NCHW", "NHWC"):
             if tuple(self.preprocess.with_layout(layout).input_shape) == tuple(input_shape):
                 return ModelSpec(self.path, self.preprocess.with_layout(layout), self.postprocessor, self.labels,
-                                 self.letterbox, self.options, self.description)
+                                 self.letterbox, self.options, self.description, self.title)
         raise ValueError(f"{self.name}: preprocess makes {self.preprocess.input_shape}, but the model takes "
                          f"{tuple(input_shape)}")
 
@@ -185,7 +182,8 @@ def model_spec(path: str | Path, preprocess: PreprocessSpec | None = None, input
         letterbox = given.letterbox if given is not None else letterbox
     elif description.preprocess is not None:
         letterbox = description.preprocess.letterbox
-    return ModelSpec(str(path), preprocess, description.kind, labels, letterbox, options, description)
+    return ModelSpec(str(path), preprocess, description.kind, labels, letterbox, options, description,
+                     variant_label(path))
 
 
 # -- classification ----------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from app.core.live.postprocess import (
     model_spec,
     suggest_kinds,
 )
+from app.core.description import DESCRIPTION_FILE, find_description, load_description_for
 from app.core.live.sidecar import ModelDescription, save_description, sidecar_path
 from app.core.preprocess import PreprocessSpec
 from jobs.child import ChildError, run_child
@@ -30,7 +31,7 @@ from sample_models import DIGITS, synthetic
 def _with_sidecars(model: Path, folder: Path) -> Path:
     """The sidecars of `folder` (preprocess.json, labels.json, model.json) copied next to `model` (a
     converted file in a work folder)."""
-    for name in ("preprocess.json", "labels.json", MODEL_SIDECAR):
+    for name in ("preprocess.json", "labels.json", MODEL_SIDECAR, DESCRIPTION_FILE):
         for where in (folder, folder.parent):
             if (where / name).is_file():
                 shutil.copy(where / name, model.parent / name)
@@ -84,11 +85,11 @@ def _face_int8(tmp: Path) -> Path:
     return out
 
 
-def _tflite(path: Path, tmp: Path) -> Path:
+def _tflite(path: Path, tmp: Path, input_shapes: dict | None = None) -> Path:
     from converters.lite import convert
 
     out = tmp / path.stem / f"{path.stem}.ms"
-    convert(path, out)
+    convert(path, out, input_shapes=input_shapes)
     return _with_sidecars(out, path.parent)
 
 
@@ -188,14 +189,21 @@ def resolve_model(text: str, tmp: Path, threads: int = 1, token: str | None = No
         path = sample_cache.build(text)  # converted once, then kept by content hash
     else:
         path = Path(text)
+        if path.is_dir() and find_description(path):  # a library folder: its model
+            path = load_description_for(path).model_path(path)
         if not path.is_file():
             raise ValueError(f"{text}: not a file" if path.exists() else
                              f"{text}: no such model file (or sample: {', '.join(BUILDERS)})")
-        if path.suffix.lower() == ".tflite":
-            path = _tflite(path, tmp)
-        elif runtime_name(path) == "lite" and not _built_here(path):
-            probe(path)  # a file from elsewhere is loaded in a child first: a crash there is an error here
-    runtime = open_runtime(path, threads)
+    shape = None
+    if text not in BUILDERS and find_description(path):  # its description says the shape to run at
+        described = load_description_for(path)
+        described.require_fixed("the live view")
+        shape = tuple(described.inputs[0].shape)
+    if path.suffix.lower() == ".tflite":
+        path = _tflite(path, tmp, described.input_shapes() if shape else None)  # converted here: no probe
+    elif runtime_name(path) == "lite" and not _built_here(path):
+        probe(path)  # a file from elsewhere is loaded in a child first: a crash there is an error here
+    runtime = open_runtime(path, threads, input_shape=shape if runtime_name(path) == "onnxruntime" else None)
     try:
         spec = model_spec(path, given, tuple(runtime.input_shape), overrides, _input_name(runtime))
     except ValueError as exc:

@@ -7,58 +7,23 @@ folder's `model.json` (beside it or one folder up, as in deployment packages), e
      "preprocess": {"color": "RGB", "range": "0-1", "letterbox": true}}
 
 A classifier with only preprocess.json next to it needs none (it is read as a classifier).
+A model with a model description (app/core/description.py, description.json) is read from that instead:
+these files are the older form of its kind, decoder settings and preprocessing.
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from app.core.preprocess import PreprocessError, PreprocessSpec, find_sidecar
+from app.core.description import KINDS, RANGES, InputOptions, Kind  # noqa: F401  (re-exported)
+from app.core.description import find_description as find_model_description
+from app.core.description import load_description_for, read_labels  # noqa: F401  (read_labels re-exported)
+from app.core.preprocess import PreprocessError, find_sidecar
 
 MODEL_SIDECAR = "model.json"
-KINDS = ("classification", "ssd", "yolov5", "yolov8", "segmentation", "keypoints")
-Kind = Literal["classification", "ssd", "yolov5", "yolov8", "segmentation", "keypoints"]
-# on 0..255 pixels: (scale, mean, std) as PreprocessSpec applies them: (x·scale − mean) / std
-RANGES = {"0-255": (1.0, (0.0,), (1.0,)), "0-1": (1 / 255, (0.0,), (1.0,)), "-1-1": (2 / 255, (1.0,), (1.0,))}
 Finite = Annotated[float, Field(ge=-1e6, le=1e6)]
-
-
-class InputOptions(BaseModel):
-    """How a frame becomes the input; the size and channel count come from the model's input."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
-    color: Literal["RGB", "BGR", "GRAY"] = "RGB"
-    range: Literal["0-255", "0-1", "-1-1", "mean-std"] = "0-1"
-    mean: tuple[Finite, ...] = (0.485, 0.456, 0.406)  # mean-std only, on 0..1 pixels (ImageNet's by default)
-    std: tuple[Annotated[float, Field(ge=1e-6, le=1e6)], ...] = (0.229, 0.224, 0.225)
-    layout: Literal["NCHW", "NHWC"] | None = None  # None: the model input's own
-    letterbox: bool = False  # keep the aspect ratio and pad (YOLO, MediaPipe) instead of stretching
-
-    def spec(self, input_shape: tuple[int, ...], input_name: str = "x") -> PreprocessSpec:
-        """The full PreprocessSpec for a model whose input has `input_shape` (1, C, H, W) or (1, H, W, C)."""
-        shape = tuple(int(d) for d in input_shape)
-        if len(shape) != 4:
-            raise ValueError(f"the model's input {shape} is not an image batch (N, C, H, W) or (N, H, W, C)")
-        layout = self.layout or ("NCHW" if shape[1] in (1, 3) and shape[3] not in (1, 3) else
-                                 "NHWC" if shape[3] in (1, 3) else "NCHW")
-        channels, height, width = (shape[1], shape[2], shape[3]) if layout == "NCHW" else (shape[3], shape[1], shape[2])
-        if channels not in (1, 3):
-            raise ValueError(f"the model's input {shape} has {channels} channels in {layout}: 1 or 3 are fed")
-        if self.range == "mean-std":
-            scale, mean, std = 1 / 255, self.mean, self.std
-        else:
-            scale, mean, std = RANGES[self.range]
-        color = "GRAY" if channels == 1 else ("RGB" if self.color == "GRAY" else self.color)
-        if channels == 1:
-            mean, std = mean[:1], std[:1]
-        try:
-            return PreprocessSpec(input_name=input_name or "x", width=width, height=height, channels=channels,
-                                  color=color, layout=layout, scale=scale, mean=mean, std=std)
-        except ValidationError as exc:
-            raise ValueError(f"preprocess: {exc.errors()[0]['msg']}") from None
 
 
 class ModelDescription(BaseModel):
@@ -92,24 +57,6 @@ class ModelDescription(BaseModel):
         return read_labels((sidecar.parent if sidecar else Path.cwd()) / self.labels_file)
 
 
-def read_labels(path: str | Path) -> list[str]:
-    """A labels file: a JSON list of names, or plain text with one name a line."""
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ValueError(f"{path}: not a readable labels file ({exc})") from None
-    if text.lstrip().startswith("["):
-        try:
-            names = json.loads(text)
-        except ValueError as exc:
-            raise ValueError(f"{path}: not a JSON list of labels ({exc})") from None
-        if not isinstance(names, list) or not all(isinstance(n, (str, int)) for n in names):
-            raise ValueError(f"{path}: a labels file is a list of names")
-        return [str(n) for n in names]
-    return [line.strip() for line in text.splitlines() if line.strip()]
-
-
 def sidecar_path(model: str | Path) -> Path:
     """Where a model's own sidecar goes: <stem>.model.json beside it."""
     model = Path(model)
@@ -123,6 +70,9 @@ def find_description(model: str | Path) -> Path | None:
 
 def load_description(model: str | Path) -> tuple[ModelDescription | None, Path | None]:
     """The model's sidecar, validated; (None, None) when it has none. ValueError names each bad field."""
+    described = find_model_description(model)
+    if described is not None:  # the model description (description.json) holds the live settings too
+        return ModelDescription.model_validate(load_description_for(model).live_sidecar()), described
     found = find_description(model)
     if found is None:
         return None, None

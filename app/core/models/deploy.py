@@ -14,9 +14,10 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from app.core.files import check_target_folder, publish_dir, read_json, write_json
-from app.core.models import device_parity, runcard
-from app.core.models.datasets import load_dataset_for
-from app.core.models.evaluate import evaluate, validation_inputs
+from app.core.description import DescriptionError, ModelDescription, load_description_for
+from app.core.models import device_parity, representative, runcard
+from app.core.models.datasets import DatasetError
+from app.core.models.evaluate import evaluate
 from app.core.preprocess import PreprocessSpec
 from converters.lite import QuantConfig, convert
 from converters.lite.arm64 import bundle as arm64_bundle
@@ -54,23 +55,58 @@ class DeployError(RuntimeError):
         self.log = log  # the child's log, for a details pane
 
 
+# the formats deploy starts from: each has an independent reference runtime (verification, evaluation)
+SOURCE_FORMATS = ("onnx", "tflite")
+# the layout the converted .ms keeps for its input: an ONNX model's NCHW (Lite would make it NHWC); a
+# TFLite model is NHWC already
+INPUT_LAYOUT = {"onnx": "NCHW"}
+RANDOM_SAMPLES = 16
+
+
 def _source_files(model: Path) -> dict:
-    """The training hand-off next to model.onnx: labels, preprocess, metrics, the cloud .mindir."""
+    """The training hand-off next to the model: metrics, the cloud .mindir."""
     folder = model.parent
-    found = {"onnx": model}
-    for key, name in (("labels", "labels.json"), ("preprocess", "preprocess.json"), ("metrics", "metrics.json"),
-                      ("mindir", "model.mindir")):
+    found = {"source": model}
+    for key, name in (("metrics", "metrics.json"), ("mindir", "model.mindir")):
         if (folder / name).is_file():
             found[key] = folder / name
     return found
 
 
-def _calibration(data: str, spec: PreprocessSpec, samples: int, seed: int) -> np.ndarray:
-    """INT8 calibration from the training split (never the validation split)."""
-    dataset = load_dataset_for(data, spec)
-    train, _ = dataset.split(0.2, seed)
-    pick = np.random.default_rng(seed).permutation(train)[:samples]
-    return dataset.inputs(pick)
+def _described(model: Path) -> tuple[ModelDescription, Path]:
+    """The model's description and its model file, checked once here and passed down."""
+    try:
+        description = load_description_for(model)
+    except DescriptionError as exc:
+        raise DeployError(str(exc)) from None
+    source = description.model_path(model if model.is_dir() else model.parent)
+    if not model.is_dir():
+        source = model
+    if description.format not in SOURCE_FORMATS:
+        raise DeployError(f"{source.name}: deploy starts from {' or '.join(SOURCE_FORMATS)} (a {description.format} "
+                          "model has no runtime here to check its conversions against)")
+    if not source.is_file():
+        raise DeployError(f"{source}: no such file" if not source.exists() else f"{source}: not a file")
+    try:
+        description.require_fixed("deploy")
+    except DescriptionError as exc:
+        raise DeployError(str(exc)) from None
+    return description, source
+
+
+def _evaluation_samples(description: ModelDescription, spec: PreprocessSpec, data: str | None,
+                        seed: int) -> representative.Samples:
+    """The held-out representative data, or (without any) seeded random inputs in the input's range,
+    labelled as such: they check the conversion's arithmetic and say nothing about real frames."""
+    if data:
+        try:
+            return representative.samples(description, "held-out", data, seed=seed)
+        except (DescriptionError, DatasetError) as exc:
+            raise DeployError(str(exc)) from None
+    low, high = spec.value_range()
+    x = np.random.default_rng(seed).uniform(low, high, (RANDOM_SAMPLES, *spec.input_shape[1:])).astype(np.float32)
+    return representative.Samples(x, None, f"{RANDOM_SAMPLES} seeded random inputs (no representative data: "
+                                           "figures check the arithmetic, not the task)")
 
 
 def deploy(model: str | Path, out: str | Path, *, data: str | None = None, calibration: str | None = None,
@@ -88,39 +124,38 @@ def deploy(model: str | Path, out: str | Path, *, data: str | None = None, calib
     model, out = Path(model), Path(out)
     state = state or JobState()
     check_target_folder(out, [], force)  # before minutes of work, not after
-    if model.suffix.lower() != ".onnx":
-        raise DeployError(f"{model}: deploy starts from an ONNX file (train's model.onnx, or an imported one)")
-    if not model.is_file():
-        raise DeployError(f"{model}: no such file" if not model.exists() else f"{model}: not a file")
+    if not model.exists():
+        raise DeployError(f"{model}: no such file or folder")
+    description, model = _described(model)
+    spec = description.preprocess_spec("deploy")
     files = _source_files(model)
-    if "preprocess" not in files:
-        raise DeployError(f"{model.parent}: no preprocess.json next to the model (train writes one)")
-    spec = PreprocessSpec.load(files["preprocess"])
     metrics = read_json(files["metrics"]) if "metrics" in files else {}
-    data = data or metrics.get("dataset_source") or metrics.get("dataset")
-    if not data:
-        raise DeployError(f"{model.name}: no metrics.json next to it names its evaluation data: "
-                          "pass data ('--data') 'digits' or a folder")
+    data = data or description.data
     seed = metrics.get("seed", 0)
-    targets = [t for t in available_targets(tiers) if t.runtime == "lite" or "mindir" in files]
-    skipped = {t.name: "no MindSpore .mindir next to the model (only models trained here have a cloud tier)"
+    uncalibrated = not data and not calibration
+    targets = [t for t in available_targets(tiers) if (t.runtime == "lite" or "mindir" in files)
+               and not (t.calibration and uncalibrated)]
+    skipped = {t.name: ("INT8 needs calibration data: give the model representative data (import --data DIR, "
+                        "or the import dialog) or --calib DIR" if t.calibration and uncalibrated else
+                        "no MindSpore .mindir next to the model (only models trained here have a cloud tier)")
                for t in available_targets(tiers) if t not in targets} | unavailable_targets(tiers)
-    x_val, y_val = validation_inputs(data, spec, seed=seed)
+    evaluation = _evaluation_samples(description, spec, data, seed)
+    x_val, y_val = evaluation.x, evaluation.labels
     out.parent.mkdir(parents=True, exist_ok=True)
     # A short prefix: a 255-byte out.name (NAME_MAX) must still leave room for the random suffix.
     staging = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name[:32]}.deploy-"))
     started = time.perf_counter()
     try:
         state.set_progress(0.0, "evaluating the FP32 ONNX reference")
-        reference = evaluate(model, x_val, y_val, data=data)
+        reference = evaluate(model, x_val, y_val, data=data or "")
         results = {"reference": _public(reference)}
         failed: dict[str, dict] = {}
         for i, target in enumerate(targets):
             state.check()
             state.set_progress((i + 0.5) / (len(targets) + 1), f"building {target.name}")
             try:
-                results[target.name] = _build_and_evaluate(target, files, staging, spec, data, seed, x_val, y_val,
-                                                           reference, calibration, calibration_samples,
+                results[target.name] = _build_and_evaluate(target, description, files, staging, spec, data, seed,
+                                                           x_val, y_val, reference, calibration, calibration_samples,
                                                            calibration_method, state, accept_mismatch)
             except MismatchError as exc:  # the tier fails with the verdict; the others still ship
                 failed[target.name] = {"tier": target.tier, "precision": target.precision, "error": str(exc),
@@ -130,14 +165,20 @@ def deploy(model: str | Path, out: str | Path, *, data: str | None = None, calib
             if fp32_ms and result.get("runtime") == "lite":
                 result["size_vs_fp32_ms"] = round(result["size_bytes"] / fp32_ms, 4)
         arm = _arm64_parity(results, staging, x_val, reference, state, model.stem) if arm64 else None
-        summary = {"model": str(model), "data": data, "samples": int(len(y_val)), "targets": results,
+        summary = {"model": str(model), "data": data or "", "evaluated_on": evaluation.origin,
+                   "samples": int(len(x_val)), "targets": results,
                    "skipped": skipped, "failed": failed, "seconds": round(time.perf_counter() - started, 2)}
         if arm is not None:
             summary["arm64"] = arm
         for tier in {t.tier for t in targets}:
             folder = staging / tier
-            if "labels" in files:
-                shutil.copy(files["labels"], folder / "labels.json")
+            tier_files = [r["model"].split("/", 1)[1] for name, r in results.items() if name.startswith(tier)]
+            # the description travels with every tier (its model file: the tier's first); preprocess.json and
+            # labels.json stay beside it for Lite's `benchmark` users and older readers, derived from it
+            description.model_copy(update={"model_file": tier_files[0] if tier_files else description.model_file}
+                                   ).save(folder)
+            if description.labels:
+                write_json(folder / "labels.json", description.labels)
             spec.save(folder / "preprocess.json")
             tier_results = {name: r for name, r in results.items() if name.startswith(tier)}
             tier_failed = {name: f for name, f in failed.items() if f["tier"] == tier}
@@ -149,7 +190,8 @@ def deploy(model: str | Path, out: str | Path, *, data: str | None = None, calib
                 if tier == "device" and "bundle" in arm:
                     arm_lines += arm64_bundle.markdown(arm["bundle"])
             write_json(folder / "metrics.json", tier_metrics)
-            (folder / "README.md").write_text(runcard.render(tier, tier_results, spec, files.get("labels"))
+            (folder / "README.md").write_text(runcard.render(tier, tier_results, spec,
+                                                             folder / "labels.json" if description.labels else None)
                                               + runcard.render_verification(tier_results, tier_failed)
                                               + "\n".join(["", *arm_lines]))
         write_json(staging / "deploy.json", summary)
@@ -160,9 +202,10 @@ def deploy(model: str | Path, out: str | Path, *, data: str | None = None, calib
         shutil.rmtree(staging, ignore_errors=True)
 
 
-def _build_and_evaluate(target: Target, files: dict, staging: Path, spec: PreprocessSpec, data: str, seed: int,
-                        x_val, y_val, reference: dict, calibration: str | None, samples: int, method: str,
-                        state: JobState, accept_mismatch: bool = False) -> dict:
+def _build_and_evaluate(target: Target, description: ModelDescription, files: dict, staging: Path,
+                        spec: PreprocessSpec, data: str | None, seed: int, x_val, y_val, reference: dict,
+                        calibration: str | None, samples: int, method: str, state: JobState,
+                        accept_mismatch: bool = False) -> dict:
     folder = staging / target.tier
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / target.file
@@ -172,21 +215,27 @@ def _build_and_evaluate(target: Target, files: dict, staging: Path, spec: Prepro
         shutil.copy(files["mindir"], path)
     else:
         quant = None
-        if target.calibration:
-            source = calibration or _calibration(data, spec, samples, seed)
+        if target.calibration:  # through the model's own preprocessing, from the training part of its data
+            try:
+                source = representative.calibration_inputs(description, calibration or data, samples, seed)
+            except (DescriptionError, DatasetError) as exc:
+                raise DeployError(f"calibration: {exc}") from None
             quant = QuantConfig(source, method=method, max_samples=samples)
-        converted = convert(files["onnx"], path, quant=quant, state=state, accept_mismatch=accept_mismatch,
+        options = target.convert_options | {"input_format": INPUT_LAYOUT.get(description.format)}
+        converted = convert(files["source"], path, quant=quant, state=state, accept_mismatch=accept_mismatch,
                             value_range=spec.value_range(), samples=[[x_val[i:i + 1]] for i in range(min(3, len(x_val)))],
-                            **target.convert_options)
+                            input_shapes=description.input_shapes(), **options)
         verification = converted.verification
     build_seconds = time.perf_counter() - started
-    result = evaluate(path, x_val, y_val, threads=target.threads, reference_outputs=reference["outputs"], data=data)
+    result = evaluate(path, x_val, y_val, threads=target.threads, reference_outputs=reference["outputs"],
+                      data=data or "")
     if verification is not None:
         result["verification"] = {"verdict": verification.verdict, "summary": verification.summary()}
     return {**_public(result), "model": f"{target.tier}/{target.file}", "tier": target.tier,
             "precision": target.precision, "threads": target.threads, "build_seconds": round(build_seconds, 3),
             "size_vs_fp32_onnx": round(result["size_bytes"] / reference["size_bytes"], 4),
-            "top1_delta_vs_fp32": round(result["top1"] - reference["top1"], 6)}
+            "top1_delta_vs_fp32": (round(result["top1"] - reference["top1"], 6)
+                                   if result["top1"] is not None and reference["top1"] is not None else None)}
 
 
 def _arm64_parity(results: dict, staging: Path, x_val: np.ndarray, reference: dict, state: JobState,

@@ -35,19 +35,23 @@ def cosine(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.mean(np.sum(a * b, axis=1) / np.where(denom == 0, 1, denom)))
 
 
-def evaluate(model: str | Path, x: np.ndarray, labels: np.ndarray, threads: int = 0,
+def evaluate(model: str | Path, x: np.ndarray, labels: np.ndarray | None, threads: int = 0,
              reference_outputs: list[np.ndarray] | None = None, data: str = "") -> dict:
-    """Run every sample through the model's runtime; top-1 on output 0, cosine vs the reference.
-    `data` names the dataset in error messages."""
+    """Run every sample through the model's runtime; top-1 on output 0 (None without labels: the data is
+    not a labelled dataset the model classifies), cosine vs the reference. `data` names the dataset in
+    error messages."""
     model = Path(model)
     fmt = format_name(model)
     problem = fmt and model.is_file() and content_problem(model, fmt)
     if problem:  # before a runtime (a MindSpore child takes seconds to start) meets a file it cannot read
         raise EvaluationError(f"{model.name}: {problem}")
     outputs = _outputs(model, x, threads)
-    _check_scores(model, outputs[0], labels, data)
+    top1 = None
+    if labels is not None:
+        _check_scores(model, outputs[0], labels, data)
+        top1 = float((outputs[0].argmax(-1) == labels).mean())
     result = {"model": str(model), "runtime": runtime_name(model), "size_bytes": model.stat().st_size,
-              "samples": int(len(labels)), "top1": float((outputs[0].argmax(-1) == labels).mean())}
+              "samples": int(len(x)), "top1": top1}
     if reference_outputs is not None:
         result["cosine_vs_fp32"] = [round(cosine(o, r), 6) for o, r in zip(outputs, reference_outputs)]
     result["outputs"] = outputs

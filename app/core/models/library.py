@@ -8,14 +8,15 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field, ValidationError
 
-from app.core.files import write_json
+from app.core.files import workspace, write_json
 
 KINDS = ("sample", "trained", "imported")
 
 
 class Entry(BaseModel):
-    folder: str  # holds model.onnx (+ preprocess.json, labels.json, …)
+    folder: str  # holds the model file and its description.json (older folders: preprocess.json, labels.json, …)
     name: str
+    model_file: str = "model.onnx"  # beside description.json: model.onnx, model.tflite, …
     kind: str = "trained"
     added: float = Field(default_factory=time.time)
     summary: str = ""  # one line: dataset and top-1, or the card's I/O
@@ -24,7 +25,7 @@ class Entry(BaseModel):
 
     @property
     def usable(self) -> bool:
-        return (Path(self.folder) / "model.onnx").is_file()
+        return (Path(self.folder) / self.model_file).is_file()
 
 
 class LibraryFile(BaseModel):
@@ -48,16 +49,19 @@ class ModelLibrary:
         key = str(Path(folder).resolve())
         return next((e for e in self.entries if e.folder == key), None)
 
-    def add(self, folder: str | Path, name: str = "", kind: str = "trained", summary: str = "") -> Entry:
+    def add(self, folder: str | Path, name: str = "", kind: str = "trained", summary: str = "",
+            model_file: str = "") -> Entry:
         """Remember a model (again: its name and summary are updated, its packages kept)."""
         folder = Path(folder).resolve()
         entry = self.find(folder)
         if entry is None:
-            entry = Entry(folder=str(folder), name=name or folder.name, kind=kind, summary=summary)
+            entry = Entry(folder=str(folder), name=name or folder.name, kind=kind, summary=summary,
+                          model_file=model_file or "model.onnx")
             self.entries.append(entry)
             self.forgotten = [e for e in self.forgotten if e.folder != entry.folder]  # added back: not forgotten
         else:
             entry.name, entry.summary = name or entry.name, summary or entry.summary
+            entry.model_file = model_file or entry.model_file
         self.save()
         return entry
 
@@ -103,6 +107,11 @@ class ModelLibrary:
 
     def usable(self) -> list[Entry]:
         return [e for e in self.entries if e.usable]
+
+
+def library_path() -> Path:
+    """The user's model library (the GUI's "Your models" and the CLI's import share it)."""
+    return workspace() / "library.json"
 
 
 def summary_of(metrics: dict) -> str:

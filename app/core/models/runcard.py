@@ -28,7 +28,7 @@ def render(tier: str, results: dict, spec: PreprocessSpec, labels_path: Path | N
     for result in results.values():
         cos = ", ".join(f"{c:.5f}" for c in result.get("cosine_vs_fp32", []))
         lines.append(f"| `{Path(result['model']).name}` | {result['precision']} | "
-                     f"{result['size_bytes'] / 1024:.1f} KiB | {result['top1'] * 100:.2f} % | {cos} |")
+                     f"{result['size_bytes'] / 1024:.1f} KiB | {_percent(result.get('top1'))} | {cos} |")
     lite_files = [r for r in results.values() if r["runtime"] == "lite"]
     if lite_files:
         lines += ["", "## Run on a device with Lite's benchmark tool", "",
@@ -39,6 +39,10 @@ def render(tier: str, results: dict, spec: PreprocessSpec, labels_path: Path | N
                       f"--numThreads={threads} --inDataFile=input.bin --loopCount=100 --warmUpLoopCount=10 "
                       "--timeProfiling=true", "```"]
     return "\n".join(lines) + "\n"
+
+
+def _percent(value: float | None) -> str:
+    return "–" if value is None else f"{value * 100:.2f} %"
 
 
 def render_verification(results: dict, failed: dict) -> str:

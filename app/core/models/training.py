@@ -11,6 +11,7 @@ import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from app.core.description import load_description_for
 from app.core.files import check_target_folder, publish_dir
 from app.core.models.architectures import DEFAULT_ARCH, get_architecture
 from app.core.models.augment import PRESETS
@@ -80,6 +81,8 @@ def train(config: TrainConfig, out_dir: str | Path, state: JobState | None = Non
         missing = [name for name in ARTIFACTS if not (staging / name).is_file()]
         if missing:
             raise TrainingError(f"training finished without {', '.join(missing)}")
+        # the model description every later stage reads (inputs, preprocessing, labels, the data it learnt from)
+        load_description_for(staging).model_copy(update={"name": out_dir.name, "origin": "trained"}).save(staging)
         publish_dir(staging, out_dir, force)
         return metrics
     except Cancelled:

@@ -131,7 +131,8 @@ class ConvertPage(QWidget):
             delta = r.get("top1_delta_vs_fp32")
             values = (name, r["runtime"], r.get("precision", "fp32"), f"{r['size_bytes'] / 1024:.1f} KiB",
                       f"{r['size_vs_fp32_ms']:.3f}" if "size_vs_fp32_ms" in r else "",
-                      f"{r['top1'] * 100:.2f} %", f"{delta * 100:+.2f}" if delta is not None else "",
+                      f"{r['top1'] * 100:.2f} %" if r.get("top1") is not None else "–",
+                      f"{delta * 100:+.2f}" if delta is not None else "",
                       ", ".join(f"{c:.5f}" for c in r.get("cosine_vs_fp32", [])), f"{r.get('build_seconds', 0):.2f}",
                       r.get("verification", {}).get("verdict", ""))
             arm_text, arm_tip = device_parity.cell(summary.get("arm64"), name)

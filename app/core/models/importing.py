@@ -1,0 +1,159 @@
+"""Import: a model file the user brings becomes a library folder with its model description.
+
+`propose` reads the file (pure Python: the onnx/tflite readers of the model card) and suggests a
+description: inputs and outputs as the file declares them (dynamic dimensions left open), a kind from the
+output shapes (the postprocessors' table), the kind's usual preprocessing. The user corrects it (CLI flags,
+the GUI's import dialog: `choose`), and `import_into_library` copies the file into a new folder of the
+app's own with description.json beside it. The user's file is only read, never moved or written.
+"""
+from __future__ import annotations
+
+import re
+import shutil
+import time
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from app.core.description import (
+    DescriptionError,
+    InputOptions,
+    ModelDescription,
+    OutputFacts,
+    TensorFacts,
+    read_io,
+    read_labels,
+)
+from app.core.live.postprocess import POSTPROCESSORS, suggest_kinds
+from converters.formats import path_problem, source_format
+
+# the input's data type says the range a quantized model takes its pixels in
+RANGE_BY_DTYPE = {"uint8": "0-255", "int8": "0-255"}
+
+
+def model_file_of(path: str | Path) -> Path:
+    """The file that names a model: a Caffe pair by its .prototxt."""
+    path = Path(path)
+    return path.with_suffix(".prototxt") if path.suffix.lower() == ".caffemodel" else path
+
+
+def propose(path: str | Path, card=None) -> ModelDescription:
+    """A first description of the model at `path`; DescriptionError (one line) when it cannot be read.
+    `card` (a ModelCard): its Lite view of the inputs stands in for formats whose reader declares none
+    (Caffe, TF, MindIR)."""
+    path = model_file_of(path)
+    if problem := path_problem(path):
+        raise DescriptionError(f"{path}: {problem}")
+    try:
+        fmt = source_format(path)
+    except ValueError as exc:
+        raise DescriptionError(str(exc)) from None
+    if path.stat().st_size == 0:
+        raise DescriptionError(f"{path.name}: the file is empty")
+    try:
+        inputs, outputs = read_io(path)
+    except DescriptionError:
+        if card is None or not card.inputs or fmt.name in ("onnx", "tflite"):
+            raise
+        inputs, outputs = [], []
+    if not inputs and card is not None and card.inputs:
+        inputs = [TensorFacts(name=t["name"], shape=[d if isinstance(d, int) and d > 0 else None for d in t["shape"]]
+                              if t["shape"] is not None else None, dtype=str(t["dtype"])) for t in card.inputs]
+        outputs = [TensorFacts(name=t["name"], shape=[d if isinstance(d, int) and d > 0 else None for d in t["shape"]]
+                               if t["shape"] is not None else None, dtype=str(t["dtype"])) for t in card.outputs]
+    if not inputs:
+        raise DescriptionError(f"{path.name}: the file declares no inputs: not a model Edge Studio can feed")
+    shapes = [tuple(d or 1 for d in (o.shape or [])) for o in outputs]
+    suggested = suggest_kinds(shapes) if shapes else []
+    kind = suggested[0] if suggested else "classification"
+    preprocess = POSTPROCESSORS[kind].default_input
+    if inputs[0].dtype in RANGE_BY_DTYPE:
+        preprocess = preprocess.model_copy(update={"range": RANGE_BY_DTYPE[inputs[0].dtype]})
+    decoder = {"preset": "face_detection"} if kind == "ssd" else {}
+    return ModelDescription(name=path.stem, model_file=path.name, format=fmt.name, inputs=inputs,
+                            outputs=[OutputFacts(**o.model_dump()) for o in outputs], preprocess=preprocess,
+                            kind=kind, decoder=decoder, origin="imported")
+
+
+def choose(description: ModelDescription, *, input_shapes: dict[str, list[int]] | None = None,
+           kind: str | None = None, preprocess: dict | None = None, labels: list[str] | str | Path | None = None,
+           data: str | None = None, auxiliary: list[str] | None = None, decoder: dict | None = None,
+           tolerance: float | None = None, name: str | None = None) -> ModelDescription:
+    """The user's corrections on top of a description, checked (DescriptionError names the bad one)."""
+    for input_name, shape in (input_shapes or {}).items():
+        description = description.with_input_shape(input_name, shape)
+    update: dict = {}
+    if kind is not None:
+        update["kind"] = kind
+        if kind != description.kind and decoder is None:
+            update["decoder"] = {}  # another kind's settings do not carry over
+    if decoder is not None:
+        update["decoder"] = decoder
+    if preprocess:
+        try:
+            update["preprocess"] = InputOptions.model_validate(description.preprocess.model_dump() | preprocess)
+        except ValidationError as exc:
+            error = exc.errors()[0]
+            raise DescriptionError(f"preprocess {'.'.join(map(str, error['loc']))}: {error['msg']}") from None
+    if labels is not None:
+        update["labels"] = labels if isinstance(labels, list) else read_labels(labels)
+    if data is not None:
+        if data != "digits" and not Path(data).is_dir():
+            raise DescriptionError(f"representative data {data}: not a folder (images, or DIR/<class>/*) or 'digits'")
+        update["data"] = data if data == "digits" else str(Path(data).resolve())
+    if auxiliary is not None:
+        names = {o.name for o in description.outputs}
+        unknown = [a for a in auxiliary if a not in names]
+        if unknown:
+            raise DescriptionError(f"{description.label} has no output {', '.join(map(repr, unknown))} "
+                                   f"(its outputs: {', '.join(map(repr, names))})")
+        update["outputs"] = [o.model_copy(update={"role": "auxiliary" if o.name in auxiliary else "main"})
+                             for o in description.outputs]
+    if tolerance is not None:
+        update["tolerance"] = tolerance
+    if name:
+        update["name"] = name
+    try:
+        return ModelDescription.model_validate(description.model_dump() | update)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        raise DescriptionError(f"{'.'.join(map(str, error['loc'])) or 'description'}: "
+                               f"{error['msg'].removeprefix('Value error, ')}") from None
+
+
+def import_into_library(path: str | Path, models_root: str | Path, description: ModelDescription) -> Path:
+    """Copy the model (and a Caffe model's weights) into a new folder under `models_root`, with its
+    description.json; the folder. The source file is only read."""
+    path = model_file_of(path)
+    fmt = source_format(path)
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "-", description.name or path.stem).strip("-.")[:48] or "model"
+    models_root = Path(models_root)
+    models_root.mkdir(parents=True, exist_ok=True)
+    folder = models_root / f"{slug}-{time.strftime('%Y%m%d-%H%M%S')}"
+    n = 1
+    while folder.exists():  # two imports in one second
+        n += 1
+        folder = models_root / f"{slug}-{time.strftime('%Y%m%d-%H%M%S')}-{n}"
+    staging = models_root / f".{folder.name}.importing"
+    staging.mkdir()
+    try:
+        model_file = f"model{path.suffix.lower()}"
+        shutil.copyfile(path, staging / model_file)
+        if fmt.weight_suffix:
+            shutil.copyfile(path.with_suffix(fmt.weight_suffix), (staging / model_file).with_suffix(fmt.weight_suffix))
+        description.model_copy(update={"model_file": model_file, "origin": "imported"}).save(staging)
+        staging.rename(folder)  # the library sees a whole folder or none
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return folder
+
+
+def remember(folder: str | Path, summary: str = "") -> None:
+    """Put a library folder on the user's model list ("Your models", shared by the GUI and the CLI)."""
+    from app.core.description import load_description_for
+    from app.core.models.library import ModelLibrary, library_path
+
+    description = load_description_for(folder)
+    ModelLibrary(library_path()).add(folder, description.label, kind=description.origin,
+                                     summary=summary or description.kind, model_file=description.model_file)
