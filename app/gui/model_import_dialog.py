@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.core.description import DescriptionError, ModelDescription, read_labels
+from app.core.description import DescriptionError, ModelDescription, load_description_for, read_labels
 from app.core.live.postprocess import POSTPROCESSORS, suggest_kinds
 from app.core.models.importing import choose, import_into_library, propose
 from app.gui.dialogs import show_error
@@ -338,9 +338,20 @@ def import_model_file(parent: QWidget, path: str | Path, models_root: Path) -> t
     dialog = ModelImportDialog(path, parent, proposed)
     if not dialog.exec() or dialog.chosen is None:
         return None
+    return _into_library(parent, path, models_root, dialog.chosen)
+
+
+def _into_library(parent: QWidget, path: Path, models_root: Path,
+                  description: ModelDescription) -> tuple[Path, ModelDescription] | None:
     try:
-        folder = import_into_library(path, models_root, dialog.chosen)
+        folder = import_into_library(path, models_root, description)
+        return folder, load_description_for(folder)  # as saved there (its model file is renamed model.<ext>)
     except (OSError, ValueError) as exc:
         show_error(parent, "Import failed", str(exc))
         return None
-    return folder, dialog.chosen
+
+
+def import_described(parent: QWidget, path: str | Path, models_root: Path,
+                     description: ModelDescription) -> tuple[Path, ModelDescription] | None:
+    """The import of a file already described (no dialog): a new library folder with `description`."""
+    return _into_library(parent, Path(path), models_root, description)

@@ -32,7 +32,7 @@ from app.gui.live_view import (
     new_workdir,
     start_pipeline,
 )
-from app.gui.model_import_dialog import import_model_file
+from app.gui.model_import_dialog import import_described, import_model_file
 from app.gui.settings import Settings
 from app.gui.state import SAMPLE_MODEL, AppState, workspace
 from app.gui.workers import JobRunner
@@ -230,15 +230,11 @@ class LivePage(QWidget):
                                                "*.caffemodel *.pb *.mindir)")[0]
             if not path:
                 return False
-        if description is None:
-            imported = import_model_file(self, path, workspace() / "models")
-            if imported is None:
-                return False
-            folder, description = imported
-        else:
-            from app.core.models.importing import import_into_library
-
-            folder = import_into_library(path, workspace() / "models", description)
+        imported = (import_model_file(self, path, workspace() / "models") if description is None
+                    else import_described(self, path, workspace() / "models", description))
+        if imported is None:
+            return False
+        folder, description = imported
         self.state.library.add(folder, description.label, kind="imported", summary=description.kind,
                                model_file=description.model_file)
         label = f"{description.label} · {description.kind}"
