@@ -165,9 +165,9 @@ class ModelImportDialog(QDialog):
         for label, combo in (("colour", self.color), ("range", self.range), ("layout", self.layout_choice)):
             pixels.addWidget(QLabel(label))
             pixels.addWidget(combo)
-        pixels.addWidget(self.letterbox)
         pixels.addStretch(1)
         form.addRow("Input pixels", pixels)
+        form.addRow("", self.letterbox)
         self.labels = QLineEdit(", ".join(d.labels or []))
         self.labels.setObjectName("importLabels")
         self.labels.setPlaceholderText("comma-separated, or load a file")
@@ -202,9 +202,11 @@ class ModelImportDialog(QDialog):
             outputs.addWidget(meaning, row, 2)
             self.roles[tensor.name], self.meanings[tensor.name] = role, meaning
         column.addWidget(outputs_box)
+        column.addStretch(1)
         scroll = QScrollArea()  # a model with many outputs must not push OK off a 700-px screen
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)  # rows wrap, never scroll sideways
         scroll.setWidget(body)
         outer.addWidget(scroll, 1)
 
@@ -220,7 +222,7 @@ class ModelImportDialog(QDialog):
         outer.addWidget(self.buttons)
         self.kind.currentIndexChanged.connect(self._kind_changed)
         self._kind_changed()
-        self.resize(760, 640)
+        self.resize(820, 600)
         self._check()
 
     @property

@@ -89,6 +89,7 @@ class ModelLibraryPanel(QGroupBox):
         self.show_entries()
 
     def show_entries(self) -> None:
+        selected = self.selected_folder()  # kept selected across the refresh
         self.list.clear()
         active = str(Path(self.state.model_dir).resolve())
         for entry in reversed(self.library.usable()):  # newest first
@@ -105,6 +106,8 @@ class ModelLibraryPanel(QGroupBox):
             elif entry.verdicts:
                 item.setForeground(QColor(GOOD))
             self.list.addItem(item)
+        if selected is not None:
+            self.select(selected)
         self._selection_changed()
         self._show_forgotten()
 

@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.core.description import ModelDescription
+from app.core.description import DESCRIPTION_FILE, ModelDescription
 from app.core.live.sources import Source
 from app.gui.dialogs import show_job_error
 from app.gui.live_view import (
@@ -171,7 +171,9 @@ class LivePage(QWidget):
         """(label, model) of the active model: its own file (not the sample's: it is listed already) and its
         package's Lite variants, labelled "<model name> · INT8"."""
         name = self.state.model_name
-        choices = [] if self.state.model_dir == SAMPLE_MODEL else [(f"{name} · source", str(self.state.model_dir))]
+        # the library folder (its description.json says how to run it), or an older folder's model file
+        own = self.state.model_dir if (self.state.model_dir / DESCRIPTION_FILE).is_file() else self.state.model_path
+        choices = [] if self.state.model_dir == SAMPLE_MODEL else [(f"{name} · source", str(own))]
         package = self.state.package_dir
         if package is not None:
             from converters.targets import TARGETS
@@ -454,7 +456,7 @@ class LivePage(QWidget):
         for entry in stats.models:
             ms = entry["ms"]
             truth = f"  vs truth: {_figure(entry['vs_truth'])}" if "vs_truth" in entry else ""
-            lines.append(f"{entry['name'][:16]:<16} {entry['runtime']:<12} {entry['fps'] or 0:6.1f} FPS  "
+            lines.append(f"{entry['name'][:28]:<16} {entry['runtime']:<12} {entry['fps'] or 0:6.1f} FPS  "
                          f"inference p50 {ms['inference']['p50'] or 0:6.2f} ms  latency p99 {ms['latency']['p99'] or 0:6.2f} ms"
                          f"  dropped {entry['dropped']}{truth}" + (f"  ERROR {entry['error']}" if entry["error"] else ""))
         for pair in stats.agreement:
