@@ -31,7 +31,7 @@ def test_every_page_fits_a_1024_window(qtbot, tmp_path):
             for tier_file in ("edge/model.ms", "device/model_int8.ms"):  # names only: nothing is loaded
                 (package / tier_file).parent.mkdir(parents=True, exist_ok=True)
                 (package / tier_file).write_bytes(b"")
-            page.add_package_models(package)
+            window.state.set_package(package, built=False)  # the active model's variants become choices
         qtbot.wait(50)
         room = window.stack.currentWidget().viewport().width()
         assert room > 700, (name, room)  # the stack itself got the window's width
@@ -63,7 +63,8 @@ def test_chart_titles_follow_the_theme(qtbot, tmp_path):
 def test_file_menu_imports_and_quits(qtbot, tmp_path, monkeypatch):
     """File holds Import (Ctrl+O, the Model page's own import) and Quit (Ctrl+Q), where desktop users look."""
     import onnx_models
-    from PySide6.QtWidgets import QFileDialog
+    from PySide6.QtWidgets import QFileDialog, QMessageBox
+    from test_gui_clicks import answer_modal, click_ok
 
     window = MainWindow(settings=Settings(tmp_path / "settings.json"), start_live=False)
     qtbot.addWidget(window)
@@ -74,11 +75,14 @@ def test_file_menu_imports_and_quits(qtbot, tmp_path, monkeypatch):
     assert set(actions) == {"Import a model…", "Quit"}
     model = onnx_models.gap_net(tmp_path / "from-the-menu.onnx")
     monkeypatch.setattr(QFileDialog, "getOpenFileName", staticmethod(lambda *a, **k: (str(model), "")))
+    monkeypatch.setattr(QMessageBox, "question", lambda *a: QMessageBox.StandardButton.No)  # "Make it active?"
+    answered = answer_modal(click_ok)  # the import dialog, as proposed
     actions["Import a model…"].trigger()
     page = window.pages["Model"]
-    assert window.current_page() is page
-    qtbot.waitUntil(lambda: "from-the-menu.onnx" in page.card_view.toPlainText()
-                    and "Reading" not in page.card_view.toPlainText(), timeout=120_000)
+    assert answered and window.current_page() is page
+    assert window.state.library.find(page.imported).name == "from-the-menu"  # in Your models
+    qtbot.waitUntil(lambda: "model.onnx" in page.card_view.toPlainText()
+                    and "Probing" not in page.card_view.toPlainText(), timeout=120_000)
     actions["Quit"].trigger()
     qtbot.waitUntil(lambda: not window.isVisible(), timeout=10_000)
     assert (tmp_path / "settings.json").is_file()  # quitting saved the window's place

@@ -97,7 +97,10 @@ def test_live_page_missing_camera_falls_back(qtbot, settings, runner):
     page.stop()
 
 
-def test_profile_page_compares_and_exports(qtbot, runner, tmp_path):
+def test_profile_page_compares_and_exports(qtbot, runner, tmp_path, monkeypatch):
+    from PySide6.QtGui import QDesktopServices
+    from PySide6.QtWidgets import QFileDialog
+
     from app.core.models.deploy import deploy
     from app.gui.pages.profile_page import ProfilePage
     from app.gui.state import AppState
@@ -117,9 +120,15 @@ def test_profile_page_compares_and_exports(qtbot, runner, tmp_path):
     assert sum(label.startswith("★") for label in labels) == 2  # one pick per tier
     assert "edge" in page.picks.toPlainText() and "device" in page.picks.toPlainText()
     assert len(page.cdf.getPlotItem().listDataItems()) == len(labels)
-    written = page.export(str(tmp_path / "report.html"))
-    assert {p.suffix for p in written} == {".html", ".json", ".csv"}
-    assert "<svg" in (tmp_path / "report.html").read_text()
+    # Export report by its button (clicked(bool) once reached export(path) as path=False: nothing written)
+    report = tmp_path / "report.html"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(report), "HTML (*.html)"))
+    opened: list = []
+    monkeypatch.setattr(QDesktopServices, "openUrl", lambda url: opened.append(url.toLocalFile()) or True)
+    qtbot.mouseClick(page.export_button, Qt.MouseButton.LeftButton)
+    assert {p.suffix for p in report.parent.glob("report.*")} == {".html", ".json", ".csv"}
+    assert "<svg" in report.read_text()
+    assert opened == [str(report)]  # and it opens
 
 
 def test_booth_runs_and_leaves_only_by_chord(qtbot, settings, monkeypatch):

@@ -83,20 +83,32 @@ def test_model_page_cancel(qtbot, workspace, state, runner):
     assert not list((workspace / "models").glob("*/model.onnx"))
 
 
-def test_model_page_import_shows_card_and_bad_file_is_a_message(qtbot, tmp_path, state, runner):
+def test_model_page_import_shows_card_and_bad_file_is_a_message(qtbot, tmp_path, workspace, state, runner,
+                                                                monkeypatch):
+    from PySide6.QtWidgets import QFileDialog, QMessageBox
+    from test_gui_clicks import answer_modal, click_ok
+
     from app.gui.pages.model_page import ModelPage
 
     page = ModelPage(state, runner)
     qtbot.addWidget(page)
     good = onnx_models.gap_net(tmp_path / "imported.onnx")
-    page.import_model(good)
-    qtbot.waitUntil(lambda: "imported.onnx" in page.card_view.toPlainText() and "Lite" in page.card_view.toPlainText(),
-                    timeout=120_000)
+    chosen = [good]
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (str(chosen[0]), "Models"))
+    monkeypatch.setattr(QMessageBox, "question", lambda *a: QMessageBox.StandardButton.No)  # not active now
+    answered = answer_modal(click_ok)  # the import dialog: its proposal as it is
+    qtbot.mouseClick(page.import_button, Qt.MouseButton.LeftButton)
+    assert answered and page.imported is not None
+    assert state.library.find(page.imported).kind == "imported" and state.model_dir != page.imported
+    qtbot.waitUntil(lambda: "model.onnx" in page.card_view.toPlainText() and "Lite" in page.card_view.toPlainText()
+                    and "Probing" not in page.card_view.toPlainText(), timeout=240_000)
+    assert "Lite converts" in page.card_view.toPlainText()  # the card of the library's copy
     bad = tmp_path / "broken.onnx"
     bad.write_bytes(b"\x00not a model")
-    page.import_model(bad)
-    qtbot.waitUntil(lambda: "broken.onnx" in page.card_view.toPlainText() and
-                    "Reading" not in page.card_view.toPlainText(), timeout=120_000)
+    chosen[0] = bad
+    qtbot.mouseClick(page.import_button, Qt.MouseButton.LeftButton)  # no dialog to answer: an error instead
+    errors = page.findChildren(QMessageBox, "errorDialog")
+    assert errors and "broken.onnx" in errors[-1].text() and "not a readable onnx model" in errors[-1].text()
     assert page.isVisible() is False or page.isEnabled()  # the page survives
 
 

@@ -33,11 +33,12 @@ def load_lite_runtime() -> None:
 
 
 def start_pipeline(state: JobState, source_spec: str | Source, model_names: list[str], threads: list[int],
-                   workdir: Path, token: str | None = None):
+                   workdir: Path, token: str | None = None, titles: list[str | None] | None = None):
     """In a worker thread: convert/open the models (Lite conversions run in child processes), open the
     source (a missing camera falls back to the synthetic source), start the pipeline.
 
-    source_spec: what open_source() takes, or a Source as it is. The pipeline's events (stalled,
+    source_spec: what open_source() takes, or a Source as it is; titles: what each model is called on
+    screen (the page's choice, e.g. "my-detector · INT8"), None: its file's or sample's name. The pipeline's events (stalled,
     reopened, fallback, black, …) are not sent through `state`: this job's signals are gone once it
     returns, and the pipeline lives on. A page polls `pipeline.events` instead."""
     lower_priority(thread_only=True)  # Lite's pool and the pipeline threads, created here, inherit it
@@ -49,6 +50,7 @@ def start_pipeline(state: JobState, source_spec: str | Source, model_names: list
             state.set_progress((i + 1) / (len(model_names) + 1), f"loading {name}")
             spec, runtime = resolve_model(path, workdir, threads=n_threads, token=token)
             shown = Path(name).name if "://" not in name and ("/" in name or "\\" in name) else name  # a file: its name
+            shown = (titles or [])[i] if i < len(titles or []) and titles[i] else shown  # "<model> · INT8"
             models.append(LiveModel(spec, runtime, name=shown))
         source = source_spec if isinstance(source_spec, Source) else open_source(source_spec, fallback=True)
         pipeline = LivePipeline(source, models)

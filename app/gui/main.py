@@ -181,8 +181,8 @@ class MainWindow(QMainWindow):
         for label in (self.model_label, self.tier_label, self.health_label):
             self.statusBar().addPermanentWidget(label)
         self.health_label.setText("Lite bridge: checking…")
-        self.state.model_changed.connect(lambda folder: self.model_label.setText(f"model: {folder.name}"))
-        self.model_label.setText(f"model: {self.state.model_dir.name}")
+        self.state.model_changed.connect(lambda _: self.model_label.setText(f"model: {self.state.model_name}"))
+        self.model_label.setText(f"model: {self.state.model_name}")
         self.state.model_changed.connect(lambda _: self.show_steps())
         self.state.step_done.connect(lambda _: self.show_steps())
         self.show_steps()
@@ -190,8 +190,10 @@ class MainWindow(QMainWindow):
         self._restore()
         self.state.model_changed.connect(lambda folder: self.settings.set("model_dir", str(folder)))
         last = self.settings.get("model_dir")
-        if last and (Path(last) / "model.onnx").is_file():
+        if last and self._usable(Path(last)):
             self.state.set_model(Path(last))  # the last active model, if it is still there
+        else:
+            self.state.restore_package()  # the sample's package, if one was built
         if not lazy:
             self.check_health()
         if start_live:
@@ -199,6 +201,13 @@ class MainWindow(QMainWindow):
             self.pages["Live"].autostart()
         else:
             self.nav.setCurrentRow(self.settings.get("page", 0))
+
+    @staticmethod
+    def _usable(folder: Path) -> bool:
+        from app.gui.state import describe
+
+        description = describe(folder)
+        return (description.model_path(folder) if description else folder / "model.onnx").is_file()
 
     def check_health(self) -> None:
         """The doctor's Lite bridge check (a converter child): not while the app is starting up."""
@@ -243,7 +252,7 @@ class MainWindow(QMainWindow):
         view = self.menuBar().addMenu("&View")
         booth = QAction("Booth mode", self)
         booth.setShortcut(QKeySequence("F11"))
-        booth.triggered.connect(self.enter_booth)
+        booth.triggered.connect(lambda: self.enter_booth())  # not triggered(bool) as resume_live
         view.addAction(booth)
         dark = QAction("Dark theme", self, checkable=True, checked=self.settings.get("theme") == "dark")
         dark.toggled.connect(self.set_dark)

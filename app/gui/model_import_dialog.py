@@ -1,6 +1,8 @@
-"""The import dialog for a model file on the Live page: what kind of model it is (suggested from its
-outputs, chosen by the user), its labels, thresholds and preprocessing. OK validates the choices
-(the sidecar's pydantic model) and writes them next to the model as <stem>.model.json."""
+"""The one import dialog (Model page: button, File → Import, drag-and-drop; Live page: "Model file…"): the
+model description proposed from the file (app.core.models.importing.propose) for the user to correct —
+input shapes (a dynamic dimension must be filled before OK), kind and its decoder settings, colour,
+range, layout and letterbox, labels, which outputs matter, the representative data folder. OK checks it
+(importing.choose); `import_model_file` then copies the file into a new library folder with it."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -14,70 +16,160 @@ from PySide6.QtWidgets import (
     QDoubleSpinBox,
     QFileDialog,
     QFormLayout,
+    QGridLayout,
+    QGroupBox,
     QHBoxLayout,
     QLabel,
     QLineEdit,
     QPushButton,
+    QScrollArea,
+    QSpinBox,
     QVBoxLayout,
     QWidget,
 )
 
+from app.core.description import DescriptionError, ModelDescription, load_description_for, read_labels
 from app.core.live.postprocess import POSTPROCESSORS, suggest_kinds
-from app.core.live.sidecar import (
-    InputOptions,
-    ModelDescription,
-    load_description,
-    read_labels,
-    save_description,
-)
+from app.core.models.importing import choose, import_into_library, propose
+from app.gui.dialogs import show_error
+
+DETECTORS = ("ssd", "yolov5", "yolov8")
+MAX_DIM = 100_000
 
 
-def model_outputs(path: Path) -> list[tuple[int, ...]] | None:
-    """The output shapes of an .onnx/.ms/.mindir file (one run on zeros), None when it cannot be opened here."""
-    from app.core.live.samples import output_shapes
-    from app.core.runtimes import open_runtime
+class ShapeField(QWidget):
+    """One input's shape: a box per dimension; the file's own dimensions are shown and locked, a dynamic
+    one (None) starts at "?" and must be given. An input of unknown rank: the whole shape as text."""
 
-    try:
-        runtime = open_runtime(path, 1)
-    except Exception:  # noqa: BLE001  (a .tflite or a broken file: the user chooses without a suggestion)
-        return None
-    try:
-        return output_shapes(runtime)
-    except Exception:  # noqa: BLE001
-        return None
-    finally:
-        runtime.close()
+    def __init__(self, shape: list[int | None] | None) -> None:
+        super().__init__()
+        row = QHBoxLayout(self)
+        row.setContentsMargins(0, 0, 0, 0)
+        self.boxes: list[QSpinBox] = []
+        self.text: QLineEdit | None = None
+        if shape is None:
+            self.text = QLineEdit()
+            self.text.setPlaceholderText("e.g. 1, 3, 224, 224")
+            row.addWidget(self.text)
+            return
+        for dim in shape:
+            box = QSpinBox()
+            box.setRange(0, MAX_DIM)
+            box.setSpecialValueText("?")  # 0: not given yet
+            box.setValue(dim or 0)
+            box.setEnabled(dim is None)  # only the open dimensions can be chosen
+            box.setToolTip("fixed by the file" if dim else "dynamic in the file: give the size to run at")
+            row.addWidget(box)
+            self.boxes.append(box)
+        row.addStretch(1)
+
+    def shape(self) -> list[int] | None:
+        """The shape given, None while a dimension is open."""
+        if self.text is not None:
+            try:
+                dims = [int(t) for t in self.text.text().replace("×", ",").split(",") if t.strip()]
+            except ValueError:
+                return None
+            return dims if dims and all(d > 0 for d in dims) else None
+        dims = [box.value() for box in self.boxes]
+        return dims if all(d > 0 for d in dims) else None
+
+    def changed(self, slot) -> None:
+        for box in self.boxes:
+            box.valueChanged.connect(lambda *_: slot())
+        if self.text is not None:
+            self.text.textChanged.connect(lambda *_: slot())
 
 
 class ModelImportDialog(QDialog):
     def __init__(self, path: str | Path, parent: QWidget | None = None,
-                 outputs: list[tuple[int, ...]] | None = None) -> None:
+                 description: ModelDescription | None = None) -> None:
+        """description: what to start from (propose(path) when not given: DescriptionError if unreadable)."""
         super().__init__(parent)
         self.path = Path(path)
+        self.proposed = description or propose(self.path)
+        self.chosen: ModelDescription | None = None
+        d = self.proposed
+        self.setObjectName("importDialog")
         self.setWindowTitle(f"Import {self.path.name}")
-        self.saved: Path | None = None
-        try:
-            existing, _ = load_description(self.path)
-        except ValueError:
-            existing = None  # a broken sidecar: start from defaults, OK overwrites it
-        self.outputs = outputs if outputs is not None else model_outputs(self.path)
-        suggested = suggest_kinds(self.outputs) if self.outputs else []
-        layout = QVBoxLayout(self)
-        shapes = ", ".join(str(list(s)) for s in self.outputs) if self.outputs else "unknown (not opened here)"
-        intro = QLabel(f"<b>{self.path.name}</b><br>outputs: {shapes}")
+        shapes = [tuple(x or 1 for x in (o.shape or [])) for o in d.outputs]
+        suggested = suggest_kinds(shapes) if shapes else []
+        outer = QVBoxLayout(self)
+        intro = QLabel(f"<b>{self.path.name}</b> — {d.format}, {len(d.inputs)} input(s), {len(d.outputs)} output(s). "
+                       "What the file does not say is proposed below: correct it before OK. It is saved with the "
+                       "model in “Your models” and every step reads it.")
         intro.setWordWrap(True)
-        layout.addWidget(intro)
+        outer.addWidget(intro)
+        body = QWidget()
+        column = QVBoxLayout(body)
+        column.setContentsMargins(0, 0, 0, 0)
+
         form = QFormLayout()
+        self.name = QLineEdit(d.name)
+        self.name.setObjectName("importName")
+        form.addRow("Name", self.name)
+        column.addLayout(form)
+
+        inputs_box = QGroupBox("Inputs — the shape each runs at")
+        inputs = QGridLayout(inputs_box)
+        self.shapes: dict[str, ShapeField] = {}
+        for row, tensor in enumerate(d.inputs):
+            field = ShapeField(tensor.shape)
+            field.setObjectName(f"shape:{tensor.name}")
+            field.changed(self._check)
+            inputs.addWidget(QLabel(f"{tensor.name} ({tensor.dtype})"), row, 0)
+            inputs.addWidget(field, row, 1)
+            self.shapes[tensor.name] = field
+        column.addWidget(inputs_box)
+
+        what = QGroupBox("What it is and how a frame becomes its input")
+        form = QFormLayout(what)
         self.kind = QComboBox()
         self.kind.setObjectName("importKind")
         for kind, row in POSTPROCESSORS.items():
             tag = "  (suggested)" if suggested and kind == suggested[0] else ""
             self.kind.addItem(f"{row.label}{tag}", kind)
             self.kind.setItemData(self.kind.count() - 1, row.shapes, Qt.ItemDataRole.ToolTipRole)
-        chosen = existing.kind if existing else (suggested[0] if suggested else "classification")
-        self.kind.setCurrentIndex(self.kind.findData(chosen))
+        self.kind.setCurrentIndex(max(0, self.kind.findData(d.kind)))
         form.addRow("Kind", self.kind)
-        self.labels = QLineEdit(", ".join(existing.labels) if existing and existing.labels else "")
+        decoder = d.decoder
+        self.score = self._spin(decoder.get("score_threshold", 0.5))
+        self.iou = self._spin(decoder.get("iou_threshold", 0.45))
+        self.topology = QComboBox()
+        for name in ("", "hand21", "pose33", "face468"):
+            self.topology.addItem(name or "— none —", name or None)
+        self.topology.setCurrentIndex(max(0, self.topology.findData(decoder.get("topology"))))
+        self.preset = QComboBox()
+        for name in ("face_detection", "palm_detection"):
+            self.preset.addItem(name, name)
+        self.preset.setCurrentIndex(max(0, self.preset.findData(decoder.get("preset"))))
+        self.normalized = QCheckBox("coordinates are 0..1 of the input (not input pixels)")
+        self.normalized.setChecked(bool(decoder.get("normalized")))
+        thresholds = QHBoxLayout()
+        for label, spin in (("score", self.score), ("NMS IoU", self.iou)):
+            thresholds.addWidget(QLabel(label))
+            thresholds.addWidget(spin)
+        thresholds.addStretch(1)
+        form.addRow("Thresholds", thresholds)
+        form.addRow("Keypoint topology", self.topology)
+        form.addRow("SSD anchors preset", self.preset)
+        form.addRow("", self.normalized)
+        given = d.preprocess
+        self.color = self._combo(("RGB", "BGR", "GRAY"), given.color)
+        self.range = self._combo(("0-1", "-1-1", "0-255", "mean-std"), given.range)
+        self.range.setObjectName("importRange")
+        self.layout_choice = self._combo(("model's own", "NCHW", "NHWC"), given.layout or "model's own")
+        self.letterbox = QCheckBox("letterbox (keep the aspect ratio, pad)")
+        self.letterbox.setChecked(given.letterbox)
+        pixels = QHBoxLayout()
+        for label, combo in (("colour", self.color), ("range", self.range), ("layout", self.layout_choice)):
+            pixels.addWidget(QLabel(label))
+            pixels.addWidget(combo)
+        pixels.addStretch(1)
+        form.addRow("Input pixels", pixels)
+        form.addRow("", self.letterbox)
+        self.labels = QLineEdit(", ".join(d.labels or []))
+        self.labels.setObjectName("importLabels")
         self.labels.setPlaceholderText("comma-separated, or load a file")
         pick = QPushButton("File…")
         pick.clicked.connect(self._pick_labels)
@@ -85,60 +177,57 @@ class ModelImportDialog(QDialog):
         row.addWidget(self.labels, 1)
         row.addWidget(pick)
         form.addRow("Labels", row)
-        self.score = self._spin(existing.score_threshold if existing else 0.5)
-        self.iou = self._spin(existing.iou_threshold if existing else 0.45)
-        form.addRow("Score threshold", self.score)
-        form.addRow("NMS IoU threshold", self.iou)
-        self.topology = QComboBox()
-        for name in ("", "hand21", "pose33", "face468"):
-            self.topology.addItem(name or "— none —", name or None)
-        self.topology.setCurrentIndex(max(0, self.topology.findData(
-            existing.topology if existing else self._topology_from_outputs())))
-        form.addRow("Keypoint topology", self.topology)
-        self.preset = QComboBox()
-        for name in ("face_detection", "palm_detection"):
-            self.preset.addItem(name, name)
-        if existing and existing.preset:
-            self.preset.setCurrentIndex(max(0, self.preset.findData(existing.preset)))
-        form.addRow("SSD anchors preset", self.preset)
-        self.normalized = QCheckBox("coordinates are 0..1 of the input (not input pixels)")
-        self.normalized.setChecked(bool(existing and existing.normalized))
-        form.addRow("", self.normalized)
-        given = existing.preprocess if existing and existing.preprocess else \
-            POSTPROCESSORS[chosen].default_input
-        self.color = self._combo(("RGB", "BGR", "GRAY"), given.color)
-        self.range = self._combo(("0-1", "-1-1", "0-255", "mean-std"), given.range)
-        self.layout_choice = self._combo(("model's own", "NCHW", "NHWC"), given.layout or "model's own")
-        self.letterbox = QCheckBox("letterbox (keep the aspect ratio, pad)")
-        self.letterbox.setChecked(given.letterbox)
-        form.addRow("Colour order", self.color)
-        form.addRow("Value range", self.range)
-        form.addRow("Layout", self.layout_choice)
-        form.addRow("", self.letterbox)
-        layout.addLayout(form)
+        self.data = QLineEdit(d.data or "")
+        self.data.setObjectName("importData")
+        self.data.setPlaceholderText("a folder of images (or DIR/<class>/*) like the ones it will see — INT8 "
+                                     "calibration and the accuracy check use it")
+        browse = QPushButton("Folder…")
+        browse.clicked.connect(self._pick_data)
+        row = QHBoxLayout()
+        row.addWidget(self.data, 1)
+        row.addWidget(browse)
+        form.addRow("Representative data", row)
+        column.addWidget(what)
+
+        outputs_box = QGroupBox("Outputs — which ones judge a conversion (auxiliary: not drawn, not judged)")
+        outputs = QGridLayout(outputs_box)
+        self.roles: dict[str, QComboBox] = {}
+        self.meanings: dict[str, QLineEdit] = {}
+        for row, tensor in enumerate(d.outputs):
+            role = self._combo(("main", "auxiliary"), tensor.role)
+            meaning = QLineEdit(tensor.meaning)
+            meaning.setPlaceholderText("scores, boxes, landmarks in pixels, mask…")
+            outputs.addWidget(QLabel(f"{tensor.name}  [{tensor.shown()}]"), row, 0)
+            outputs.addWidget(role, row, 1)
+            outputs.addWidget(meaning, row, 2)
+            self.roles[tensor.name], self.meanings[tensor.name] = role, meaning
+        column.addWidget(outputs_box)
+        column.addStretch(1)
+        scroll = QScrollArea()  # a model with many outputs must not push OK off a 700-px screen
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)  # rows wrap, never scroll sideways
+        scroll.setWidget(body)
+        outer.addWidget(scroll, 1)
+
         self.problem = QLabel("")
         self.problem.setObjectName("importProblem")
         self.problem.setStyleSheet("color: #d33;")
         self.problem.setWordWrap(True)
-        layout.addWidget(self.problem)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
-        buttons.accepted.connect(self.accept)
-        buttons.rejected.connect(self.reject)
-        layout.addWidget(buttons)
+        outer.addWidget(self.problem)
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Import")
+        self.buttons.accepted.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
+        outer.addWidget(self.buttons)
         self.kind.currentIndexChanged.connect(self._kind_changed)
         self._kind_changed()
+        self.resize(820, 600)
+        self._check()
 
-    def _topology_from_outputs(self) -> str | None:
-        """The known topology whose points fit an output (2 to 5 values a point): [1, 63] → hand21."""
-        from math import prod
-
-        from app.core.live.topologies import TOPOLOGIES
-
-        for shape in self.outputs or []:
-            for topology in TOPOLOGIES.values():
-                if prod(shape) % topology.points == 0 and 2 <= prod(shape) // topology.points <= 5:
-                    return topology.name
-        return None
+    @property
+    def ok_button(self) -> QPushButton:
+        return self.buttons.button(QDialogButtonBox.StandardButton.Ok)
 
     @staticmethod
     def _spin(value: float) -> QDoubleSpinBox:
@@ -146,7 +235,7 @@ class ModelImportDialog(QDialog):
         spin.setRange(0.0, 1.0)
         spin.setSingleStep(0.05)
         spin.setDecimals(2)
-        spin.setValue(value)
+        spin.setValue(float(value))
         return spin
 
     @staticmethod
@@ -164,44 +253,107 @@ class ModelImportDialog(QDialog):
             except ValueError as exc:
                 self.problem.setText(str(exc))
 
+    def _pick_data(self) -> None:
+        chosen = QFileDialog.getExistingDirectory(self, "Representative data (images like the ones it will see)")
+        if chosen:
+            self.data.setText(chosen)
+
     def _kind_changed(self, picked: int | None = None) -> None:
         """Show only the settings the chosen kind reads; a kind the user picks brings its usual input
         (YOLO and landmarks: letterbox)."""
         kind = self.kind.currentData()
-        detector = kind in ("ssd", "yolov5", "yolov8")
-        self.iou.setEnabled(detector)
-        self.score.setEnabled(detector or kind == "keypoints")
+        self.iou.setEnabled(kind in DETECTORS)
+        self.score.setEnabled(kind in DETECTORS or kind == "keypoints")
         self.topology.setEnabled(kind == "keypoints")
         self.preset.setEnabled(kind == "ssd")
         self.normalized.setEnabled(kind in ("yolov5", "yolov8", "keypoints"))
         if picked is not None:
             self.letterbox.setChecked(POSTPROCESSORS[kind].default_input.letterbox)
 
-    def description(self) -> ModelDescription:
-        """The choices as a validated sidecar (ValueError / pydantic's ValidationError when invalid)."""
+    def open_inputs(self) -> list[str]:
+        return [name for name, field in self.shapes.items() if field.shape() is None]
+
+    def _check(self) -> None:
+        """OK only once every input has a shape: nothing runs at a dynamic one, never a silent 1."""
+        missing = self.open_inputs()
+        self.ok_button.setEnabled(not missing)
+        self.problem.setText(
+            f"Fill the dynamic dimensions (shown as ?) of {', '.join(map(repr, missing))}: the size the model will "
+            "run at (e.g. 640 × 640 for a detector). Lite converts and runs it at exactly that shape." if missing
+            else "")
+
+    def decoder(self) -> dict:
         kind = self.kind.currentData()
-        labels = [t.strip() for t in self.labels.text().split(",") if t.strip()] or None
-        data: dict = {"kind": kind, "labels": labels,
-                      "preprocess": InputOptions(color=self.color.currentText(), range=self.range.currentText(),
-                                                 layout=None if self.layout_choice.currentIndex() == 0
-                                                 else self.layout_choice.currentText(),
-                                                 letterbox=self.letterbox.isChecked())}
+        settings: dict = {k: v for k, v in self.proposed.decoder.items()
+                          if k not in ("score_threshold", "iou_threshold", "topology", "preset", "normalized")} \
+            if kind == self.proposed.kind else {}
         if self.score.isEnabled():
-            data["score_threshold"] = round(self.score.value(), 4)
+            settings["score_threshold"] = round(self.score.value(), 4)
         if self.iou.isEnabled():
-            data["iou_threshold"] = round(self.iou.value(), 4)
+            settings["iou_threshold"] = round(self.iou.value(), 4)
         if kind == "keypoints" and self.topology.currentData():
-            data["topology"] = self.topology.currentData()
+            settings["topology"] = self.topology.currentData()
         if kind == "ssd":
-            data["preset"] = self.preset.currentData()
+            settings["preset"] = self.preset.currentData()
         if self.normalized.isEnabled() and self.normalized.isChecked():
-            data["normalized"] = True
-        return ModelDescription.model_validate(data)
+            settings["normalized"] = True
+        return settings
+
+    def description(self) -> ModelDescription:
+        """The choices, checked (DescriptionError names what is wrong)."""
+        missing = self.open_inputs()
+        if missing:
+            raise DescriptionError(f"give the shape of {', '.join(map(repr, missing))} first")
+        labels = [t.strip() for t in self.labels.text().split(",") if t.strip()]
+        chosen = choose(
+            self.proposed,
+            input_shapes={name: field.shape() for name, field in self.shapes.items()},
+            kind=self.kind.currentData(), decoder=self.decoder(),
+            preprocess={"color": self.color.currentText(), "range": self.range.currentText(),
+                        "layout": None if self.layout_choice.currentIndex() == 0 else self.layout_choice.currentText(),
+                        "letterbox": self.letterbox.isChecked()},
+            labels=labels if labels else None, data=self.data.text().strip() or None,
+            auxiliary=[name for name, role in self.roles.items() if role.currentText() == "auxiliary"],
+            name=self.name.text().strip() or None)
+        outputs = [o.model_copy(update={"meaning": self.meanings[o.name].text().strip()}) for o in chosen.outputs]
+        return chosen.model_copy(update={"outputs": outputs, "labels": labels or None})
 
     def accept(self) -> None:
         try:
-            self.saved = save_description(self.path, self.description())
-        except (ValueError, OSError) as exc:  # pydantic's ValidationError is a ValueError
+            self.chosen = self.description()
+        except (DescriptionError, ValueError) as exc:  # pydantic's ValidationError is a ValueError
             self.problem.setText(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
             return
         super().accept()
+
+
+def import_model_file(parent: QWidget, path: str | Path, models_root: Path) -> tuple[Path, ModelDescription] | None:
+    """The whole import of a file the user chose: its description proposed (an unreadable file: an error
+    dialog, nothing written), corrected in the dialog, then a new library folder under `models_root`
+    (the user's file is only read). None when it was not imported."""
+    path = Path(path)
+    try:
+        proposed = propose(path)
+    except (DescriptionError, OSError) as exc:
+        show_error(parent, "Cannot import this file", str(exc))
+        return None
+    dialog = ModelImportDialog(path, parent, proposed)
+    if not dialog.exec() or dialog.chosen is None:
+        return None
+    return _into_library(parent, path, models_root, dialog.chosen)
+
+
+def _into_library(parent: QWidget, path: Path, models_root: Path,
+                  description: ModelDescription) -> tuple[Path, ModelDescription] | None:
+    try:
+        folder = import_into_library(path, models_root, description)
+        return folder, load_description_for(folder)  # as saved there (its model file is renamed model.<ext>)
+    except (OSError, ValueError) as exc:
+        show_error(parent, "Import failed", str(exc))
+        return None
+
+
+def import_described(parent: QWidget, path: str | Path, models_root: Path,
+                     description: ModelDescription) -> tuple[Path, ModelDescription] | None:
+    """The import of a file already described (no dialog): a new library folder with `description`."""
+    return _into_library(parent, Path(path), models_root, description)

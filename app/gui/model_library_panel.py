@@ -1,5 +1,6 @@
 """"Your models" on the Model page: every trained, imported and packaged model (app.core.models.library),
-its summary, packages and last verdicts; one click makes one the active model; nothing is forgotten."""
+its summary, packages and last verdicts; one click makes one the active model. Forget takes one off the
+list (never its files; the active one falls back to the sample) and "Undo forget" brings it back."""
 from __future__ import annotations
 
 import json
@@ -12,13 +13,15 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QListWidget,
     QListWidgetItem,
+    QMenu,
     QMessageBox,
     QPushButton,
+    QToolButton,
     QVBoxLayout,
 )
 
 from app.core.models.library import ModelLibrary, summary_of
-from app.gui.state import SAMPLE_MODEL, AppState, workspace
+from app.gui.state import SAMPLE_MODEL, AppState
 from app.gui.theme import BAD, GOOD
 
 
@@ -33,7 +36,9 @@ class ModelLibraryPanel(QGroupBox):
     def __init__(self, state: AppState, library: ModelLibrary | None = None) -> None:
         super().__init__("Your models — click one and “Make active”; every model you train or import stays here")
         self.state = state
-        self.library = library or ModelLibrary(workspace() / "library.json")
+        if library is not None:
+            state.library = library  # the pages share one library
+        self.library = state.library
         self.library.set_sample(SAMPLE_MODEL, "Digits CNN (the sample)",
                                 summary_of(_json(SAMPLE_MODEL / "metrics.json")))
         self.list = QListWidget()
@@ -42,8 +47,16 @@ class ModelLibraryPanel(QGroupBox):
         self.activate_button = QPushButton("Make active")
         self.activate_button.setObjectName("makeActive")
         self.forget_button = QPushButton("Forget…")
+        self.forget_button.setObjectName("forgetModel")
+        # click: the last one forgotten comes back; the arrow: any model forgotten before
+        self.undo_button = QToolButton()
+        self.undo_button.setObjectName("undoForget")
+        self.undo_button.setText("Undo forget")
+        self.undo_button.setPopupMode(QToolButton.ToolButtonPopupMode.MenuButtonPopup)
+        self.undo_button.setMenu(QMenu(self.undo_button))
+        self.was_active: set[str] = set()  # forgotten while active: made active again when brought back
         buttons = QHBoxLayout()
-        for button in (self.activate_button, self.forget_button):
+        for button in (self.activate_button, self.forget_button, self.undo_button):
             buttons.addWidget(button)
         buttons.addStretch(1)
         column = QVBoxLayout(self)
@@ -52,14 +65,20 @@ class ModelLibraryPanel(QGroupBox):
         self.activate_button.clicked.connect(self.make_active)
         self.list.itemDoubleClicked.connect(lambda _: self.make_active())
         self.forget_button.clicked.connect(self.forget)
+        self.undo_button.clicked.connect(self.undo_forget)
+        self.list.currentItemChanged.connect(lambda *_: self._selection_changed())
         state.model_changed.connect(self.remember_model)
         state.package_changed.connect(self.remember_package)
         self.show_entries()
 
     def remember_model(self, folder: Path) -> None:
         metrics = _json(Path(folder) / "metrics.json")
-        kind = "sample" if Path(folder) == SAMPLE_MODEL else "trained" if metrics else "imported"
-        self.library.add(folder, kind=kind, summary=summary_of(metrics))
+        description = self.state.description if Path(folder) == self.state.model_dir else None
+        kind = ("sample" if Path(folder) == SAMPLE_MODEL else description.origin if description
+                else "trained" if metrics else "imported")
+        if kind != "sample" or self.library.find(folder) is None:  # the sample keeps its one entry's name
+            self.library.add(folder, name=description.label if description and kind != "trained" else "", kind=kind,
+                             summary=summary_of(metrics), model_file=description.model_file if description else "")
         self.show_entries()
 
     def remember_package(self, package: Path) -> None:
@@ -70,6 +89,7 @@ class ModelLibraryPanel(QGroupBox):
         self.show_entries()
 
     def show_entries(self) -> None:
+        selected = self.selected_folder()  # kept selected across the refresh
         self.list.clear()
         active = str(Path(self.state.model_dir).resolve())
         for entry in reversed(self.library.usable()):  # newest first
@@ -86,6 +106,41 @@ class ModelLibraryPanel(QGroupBox):
             elif entry.verdicts:
                 item.setForeground(QColor(GOOD))
             self.list.addItem(item)
+        if selected is not None:
+            self.select(selected)
+        self._selection_changed()
+        self._show_forgotten()
+
+    def _selection_changed(self) -> None:
+        """The sample cannot be forgotten (the app falls back to it): the button says so instead of doing nothing."""
+        folder = self.selected_folder()
+        sample = folder is not None and self._is_sample(folder)
+        self.forget_button.setEnabled(folder is not None and not sample)
+        self.forget_button.setToolTip(
+            "The sample cannot be forgotten: it is the model the app falls back to" if sample else
+            "Take the selected model off the list (its files stay; Undo forget brings it back)" if folder else
+            "Select a model first")
+
+    def _show_forgotten(self) -> None:
+        forgotten = [e for e in reversed(self.library.forgotten) if e.usable]  # newest first
+        menu = self.undo_button.menu()
+        menu.clear()
+        for entry in forgotten:
+            menu.addAction(f"Bring back {entry.name} ({entry.kind})").triggered.connect(
+                lambda _=False, folder=entry.folder: self.restore(Path(folder)))
+        self.undo_button.setEnabled(bool(forgotten))
+        self.undo_button.setToolTip(f"Bring back {forgotten[0].name} (the arrow: every forgotten model)"
+                                    if forgotten else "No forgotten model")
+
+    @staticmethod
+    def _is_sample(folder: Path) -> bool:
+        return Path(folder).resolve() == SAMPLE_MODEL.resolve()
+
+    def select(self, folder: Path) -> None:
+        key = str(Path(folder).resolve())
+        for row in range(self.list.count()):
+            if self.list.item(row).data(Qt.ItemDataRole.UserRole) == key:
+                self.list.setCurrentRow(row)
 
     def selected_folder(self) -> Path | None:
         item = self.list.currentItem()
@@ -93,16 +148,43 @@ class ModelLibraryPanel(QGroupBox):
 
     def make_active(self) -> None:
         folder = self.selected_folder()
-        if folder is not None and (folder / "model.onnx").is_file():
+        entry = self.library.find(folder) if folder is not None else None
+        if entry is not None and entry.usable:
             self.state.set_model(folder)
 
-    def forget(self, confirm=None) -> None:
+    def forget(self) -> None:
+        """Ask, then take the selected model off the list. The active one: the sample becomes active, so
+        the banner and the status bar never name a model that is not on the list."""
         folder = self.selected_folder()
-        if folder is None or folder == SAMPLE_MODEL:
+        if folder is None:
             return
-        confirm = confirm or (lambda f: QMessageBox.question(
-            self, "Forget this model?", f"Take {f.name} off the list? Its files stay in {f}.")
-            == QMessageBox.StandardButton.Yes)
-        if confirm(folder):
-            self.library.forget(folder)
-            self.show_entries()
+        if self._is_sample(folder):
+            QMessageBox.information(self, "The sample stays", "The sample cannot be forgotten: it is the model "
+                                    "the app falls back to.")
+            return
+        answer = QMessageBox.question(
+            self, "Forget this model?", f"Take {folder.name} off the list? Its files stay in {folder}; "
+            "“Undo forget” brings it back.")
+        if answer != QMessageBox.StandardButton.Yes:
+            return
+        self.library.forget(folder)
+        if Path(folder).resolve() == Path(self.state.model_dir).resolve():
+            self.was_active.add(str(Path(folder).resolve()))
+            self.state.set_model(SAMPLE_MODEL)  # shows the list again (remember_model)
+        self.show_entries()
+
+    def undo_forget(self) -> None:
+        """The model forgotten last comes back (active again if it was when it was forgotten)."""
+        forgotten = [e for e in self.library.forgotten if e.usable]
+        if forgotten:
+            self.restore(Path(forgotten[-1].folder))
+
+    def restore(self, folder: Path) -> None:
+        entry = self.library.restore(folder)
+        if entry is None:
+            return
+        key = str(Path(folder).resolve())
+        if key in self.was_active:
+            self.was_active.discard(key)
+            self.state.set_model(Path(entry.folder))
+        self.show_entries()

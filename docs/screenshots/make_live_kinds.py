@@ -1,5 +1,5 @@
 """Screenshots of the Live page running each model kind FP32 | INT8 (or beside a real MediaPipe model)
-on its synthetic scene, and of the import dialog; from the real window, offscreen (QWidget.grab()).
+on its synthetic scene (the import dialog: make_import_screenshots.py); from the real window, offscreen (QWidget.grab()).
 
     QT_QPA_PLATFORM=offscreen .venv/bin/python docs/screenshots/make_live_kinds.py
 """
@@ -29,9 +29,7 @@ from make_screenshots import wait_until  # noqa: E402  (this folder is on the pa
 def main() -> int:
     app = QApplication.instance() or QApplication(sys.argv)
     from app.gui.main import MainWindow
-    from app.gui.model_import_dialog import ModelImportDialog
     from app.gui.settings import Settings
-    from sample_models import synthetic
 
     tmp = Path(tempfile.mkdtemp(prefix="edge-studio-shots-"))
     window = MainWindow(settings=Settings(tmp / "settings.json"))
@@ -52,12 +50,6 @@ def main() -> int:
         print(shot, live._stats_text().replace("\n", " | "))
         live.stop()
 
-    dialog = ModelImportDialog(synthetic.hand_markers(tmp / "hand_markers.onnx"), window)
-    dialog.resize(560, dialog.sizeHint().height())
-    dialog.show()
-    app.processEvents()
-    dialog.grab().save(str(HERE / "import-dialog.png"))
-    dialog.close()
     window.close()
     print("screenshots in", HERE)
     return 0

@@ -30,6 +30,24 @@ def wait_until(app, condition, timeout: float = 300.0) -> None:
         time.sleep(0.02)
 
 
+def answer_import_dialog(app) -> None:
+    """Click OK in the import dialog about to open (it runs modal), then No in "Make it active?"."""
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication, QMessageBox
+
+    def answer() -> None:
+        dialog = QApplication.activeModalWidget()
+        if dialog is None:
+            QTimer.singleShot(50, answer)
+        elif hasattr(dialog, "ok_button"):
+            dialog.ok_button.click()
+            QTimer.singleShot(50, answer)
+        elif isinstance(dialog, QMessageBox):
+            dialog.button(QMessageBox.StandardButton.No).click()
+
+    QTimer.singleShot(0, answer)
+
+
 def shoot_every_page(app, window) -> None:
     from app.gui.main import ALL_PAGES as PAGES
     from app.gui.theme import apply_theme
@@ -75,8 +93,9 @@ def main() -> int:
     model.epochs.setValue(4)
     model.start_training()
     wait_until(app, lambda: not model.training.busy)
+    answer_import_dialog(app)  # OK in the import dialog, then "Make it active?" — no, the trained one stays
     model.import_model(Path("sample_models/digits/model.onnx").resolve())
-    wait_until(app, lambda: "Lite" in model.card_view.toPlainText() and "Reading" not in model.card_view.toPlainText())
+    wait_until(app, lambda: "Lite" in model.card_view.toPlainText() and "Probing" not in model.card_view.toPlainText())
     window.grab().save(str(HERE / "model.png"))
 
     convert = window.pages["Convert"]

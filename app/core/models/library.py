@@ -30,18 +30,20 @@ class Entry(BaseModel):
 
 class LibraryFile(BaseModel):
     entries: list[Entry] = []
+    forgotten: list[Entry] = []  # taken off the list, newest last: the Model page can bring them back
 
 
 class ModelLibrary:
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
         try:
-            self.entries = LibraryFile.model_validate_json(self.path.read_bytes()).entries
+            saved = LibraryFile.model_validate_json(self.path.read_bytes())
         except (OSError, ValidationError, ValueError):
-            self.entries = []  # missing or damaged: start empty (the models themselves are untouched)
+            saved = LibraryFile()  # missing or damaged: start empty (the models themselves are untouched)
+        self.entries, self.forgotten = saved.entries, saved.forgotten
 
     def save(self) -> None:
-        write_json(self.path, LibraryFile(entries=self.entries).model_dump(mode="json"))
+        write_json(self.path, LibraryFile(entries=self.entries, forgotten=self.forgotten).model_dump(mode="json"))
 
     def find(self, folder: str | Path) -> Entry | None:
         key = str(Path(folder).resolve())
@@ -56,6 +58,7 @@ class ModelLibrary:
             entry = Entry(folder=str(folder), name=name or folder.name, kind=kind, summary=summary,
                           model_file=model_file or "model.onnx")
             self.entries.append(entry)
+            self.forgotten = [e for e in self.forgotten if e.folder != entry.folder]  # added back: not forgotten
         else:
             entry.name, entry.summary = name or entry.name, summary or entry.summary
             entry.model_file = model_file or entry.model_file
@@ -81,11 +84,26 @@ class ModelLibrary:
         entry.verdicts = dict(verdicts or {})
         self.save()
 
-    def forget(self, folder: str | Path) -> None:
-        """Take a model off the list (its files stay where they are)."""
+    def forget(self, folder: str | Path) -> Entry | None:
+        """Take a model off the list (its files stay where they are); it is kept among the forgotten
+        ones, with its packages, so it can be brought back."""
         key = str(Path(folder).resolve())
+        gone = [e for e in self.entries if e.folder == key]
         self.entries = [e for e in self.entries if e.folder != key]
+        self.forgotten = [e for e in self.forgotten if e.folder != key] + gone
         self.save()
+        return gone[0] if gone else None
+
+    def restore(self, folder: str | Path) -> Entry | None:
+        """Bring a forgotten model back onto the list, as it was (None: it was not forgotten)."""
+        key = str(Path(folder).resolve())
+        entry = next((e for e in self.forgotten if e.folder == key), None)
+        if entry is not None:
+            self.forgotten = [e for e in self.forgotten if e.folder != key]
+            if self.find(key) is None:
+                self.entries.append(entry)
+            self.save()
+        return entry
 
     def usable(self) -> list[Entry]:
         return [e for e in self.entries if e.usable]

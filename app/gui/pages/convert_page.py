@@ -95,7 +95,15 @@ class ConvertPage(QWidget):
         self.details.setPlaceholderText("Lite's messages appear here when a conversion fails.")
         self.details.setMaximumHeight(120)
         layout.addWidget(self.details)
-        self.build_button.clicked.connect(self.build)
+        self.build_button.clicked.connect(lambda: self.build())  # not clicked(bool) as the folder
+        state.model_changed.connect(self.model_changed)
+
+    def model_changed(self) -> None:
+        """Another active model: the table was the last one's."""
+        if not self.controls.busy:
+            self.table.setRowCount(0)
+            self.details.clear()
+            self.stage.setText(f"Build all converts {self.state.model_name}")
 
     def build(self, calibration_folder: str | None = None) -> None:
         calibration = None
@@ -107,9 +115,11 @@ class ConvertPage(QWidget):
         tiers = tuple(sorted({t.tier for t in TARGETS if t.name in chosen}))
         out = workspace() / "packages" / f"{self.state.model_dir.name}-{time.strftime('%Y%m%d-%H%M%S')}"
         self.chosen = set(chosen)
+        self.building_for = self.state.model_dir
         self.table.setRowCount(0)
         self.details.clear()
-        self.controls.run(_deploy_job, model=self.state.model_onnx, out=out, tiers=tiers, calibration=calibration,
+        # the active model's own file (its description beside it says shapes, preprocessing, data)
+        self.controls.run(_deploy_job, model=self.state.model_path, out=out, tiers=tiers, calibration=calibration,
                           method=self.method.currentText(), on_done=lambda s: self.done(out, s), on_error=self.failed)
 
     def done(self, out: Path, summary: dict) -> None:
@@ -147,6 +157,9 @@ class ConvertPage(QWidget):
         self.table.resizeColumnsToContents()
         if failed:  # the numbers and the first diverging op, where people read Lite's messages
             self.details.setPlainText("\n\n".join(f"{name} not built: {f['error']}" for name, f in failed.items()))
+        if self.state.model_dir != self.building_for:  # another model was made active meanwhile: it is this one's
+            self.state.library.add_package(self.building_for, out)
+            return
         self.state.set_package(out)
 
     def _failed_row(self, row: int, name: str, failure: dict) -> None:

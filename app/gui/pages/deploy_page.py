@@ -46,11 +46,19 @@ class DeployPage(QWidget):
         self.readme = QTextBrowser()
         layout.addWidget(self.readme, 1)
         browse.clicked.connect(self.browse)
-        self.write_button.clicked.connect(self.write)
+        self.write_button.clicked.connect(lambda: self.write())  # not clicked(bool) as confirm
         self.open_button.clicked.connect(lambda: QDesktopServices.openUrl(QUrl.fromLocalFile(self.destination.text())))
         state.package_changed.connect(self.package_ready)
+        state.model_changed.connect(self.model_changed)
         if state.package_dir is not None:  # built before this page was
             self.package_ready(state.package_dir)
+
+    def model_changed(self) -> None:
+        """Another active model: its own package (set right after, if it has one) or none yet."""
+        self.info.setText(f"Build {self.state.model_name} on the Convert page first.")
+        self.write_button.setEnabled(False)
+        self.open_button.setEnabled(False)
+        self.readme.clear()
 
     def package_ready(self, folder: Path) -> None:
         failed = _failed_targets(folder)

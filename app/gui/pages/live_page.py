@@ -1,7 +1,8 @@
 """Live page: camera picker (what OpenCV finds; synthetic/video/folder fallback), the live view with
 overlay (labels, boxes, masks, landmarks; FPS, per-stage ms), and a side-by-side mode (e.g. FP32 | INT8
-on the same frames) with the per-kind agreement of the two. "Model file…" imports a model: the
-import dialog declares its kind, labels, thresholds and preprocessing in its sidecar."""
+on the same frames) with the per-kind agreement of the two. Both panes offer the active model and the
+FP32/FP16/INT8 variants of its package, and follow it when another model is made active or built.
+"Model file…" imports a model through the one import dialog (it joins "Your models")."""
 from __future__ import annotations
 
 import os
@@ -21,7 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.core.live.sidecar import ModelDescription, save_description
+from app.core.description import DESCRIPTION_FILE, ModelDescription
 from app.core.live.sources import Source
 from app.gui.dialogs import show_job_error
 from app.gui.live_view import (
@@ -31,15 +32,19 @@ from app.gui.live_view import (
     new_workdir,
     start_pipeline,
 )
-from app.gui.model_import_dialog import ModelImportDialog
+from app.gui.model_import_dialog import import_described, import_model_file
 from app.gui.settings import Settings
-from app.gui.state import AppState
+from app.gui.state import SAMPLE_MODEL, AppState, workspace
 from app.gui.workers import JobRunner
 from sample_models import SAMPLES
 
 # frames kept per pane to show both panes the same one: 1 s at 30 fps (each 640×480 frame is ~0.9 MB)
 RECENT_FRAMES = 30
 MODELS = {sample.label: name for name, sample in SAMPLES.items()}
+# the package's variants offered per pane (target name → precision shown); the .mindir twin of FP32 is not
+VARIANTS = {"edge-fp32": "FP32", "device-fp16": "FP16", "device-int8": "INT8", "device-int8-weight": "INT8 weights"}
+# Lite 2.0 cannot load an FP16-weight .ms again in a process that closed one (runtimes.run_batch)
+FP16_AGAIN = "Lite 2.0 cannot load an FP16 model again in a process that closed one: restart the app to run it"
 SCENES = {"synthetic": "Synthetic digits", "synthetic:face": "Synthetic face", "synthetic:objects": "Synthetic objects",
           "synthetic:person": "Synthetic person", "synthetic:hand": "Synthetic hand"}
 
@@ -145,6 +150,10 @@ class LivePage(QWidget):
         self.timer.timeout.connect(self.refresh)
         self.start_button.clicked.connect(lambda: self.start())
         self.stop_button.clicked.connect(self.stop)
+        self._active_items: list[str] = []  # data of the active model's choices
+        self._fp16_closed = False
+        self._running: list[str] = []  # the models of the pipeline started last
+        self.offer_active()  # before the last run's choices are restored: one may be the active model's
         self._restore_choices()
         self.model_a.currentIndexChanged.connect(self._match_scene)
         # a change applies at once: a running view restarts on the new choice (debounced)
@@ -154,43 +163,98 @@ class LivePage(QWidget):
             signal.connect(lambda *_: self._restart.start())
         self._paused = False
         self._recent: list[dict[int, object]] = [{}, {}]  # seq → image of the last frames of each pane
-        state.package_changed.connect(self.add_package_models)
-        if state.package_dir is not None:  # built before this page was
-            self.add_package_models(state.package_dir)
+        state.model_changed.connect(lambda _: self.offer_active(follow=True))
+        state.package_changed.connect(lambda _: self.offer_active(follow=self.state.package_built))
         self.runner.start(_find_cameras, on_done=self.add_cameras, on_error=lambda exc: self.add_cameras([]))
 
-    def add_package_models(self, folder: Path) -> None:
-        """The built package's Lite files become choices too (e.g. your model FP32 | INT8)."""
-        # (no FP16 here: Lite 2.0 cannot load an FP16 .ms again in a process that closed one)
-        for tier_file, label in (("edge/model.ms", "edge FP32"), ("device/model_int8.ms", "device INT8")):
-            path = folder / tier_file
-            if path.is_file():
-                for combo in (self.model_a, self.model_b):
-                    combo.addItem(f"{folder.name[:24]} · {label}", str(path))
+    def active_choices(self) -> list[tuple[str, str]]:
+        """(label, model) of the active model: its own file (not the sample's: it is listed already) and its
+        package's Lite variants, labelled "<model name> · INT8"."""
+        name = self.state.model_name
+        # the library folder (its description.json says how to run it), or an older folder's model file
+        own = self.state.model_dir if (self.state.model_dir / DESCRIPTION_FILE).is_file() else self.state.model_path
+        choices = [] if self.state.model_dir == SAMPLE_MODEL else [(f"{name} · source", str(own))]
+        package = self.state.package_dir
+        if package is not None:
+            from converters.targets import TARGETS
+
+            for target in TARGETS:
+                path = package / target.tier / target.file
+                if target.name in VARIANTS and path.is_file():
+                    choices.append((f"{name} · {VARIANTS[target.name]}", str(path)))
+        return choices
+
+    def offer_active(self, follow: bool = False) -> None:
+        """Both panes offer the active model's choices (the last model's are taken away); follow: show it
+        now — its FP32 beside its INT8 when it has a package — and a running view switches at once."""
+        choices = self.active_choices()
+        stale = set(self._active_items) - {data for _, data in choices} - self._kept_models()
+        for combo in (self.model_a, self.model_b):  # (only stale ones: removing the current item moves the choice)
+            for data in stale:
+                index = combo.findData(data)
+                if index >= 0:
+                    combo.removeItem(index)
+        self._active_items = [data for _, data in choices]
+        for offset, combo in ((0, self.model_a), (1, self.model_b)):  # first, under "— single view —"
+            for i, (label, data) in enumerate(choices):
+                index = combo.findData(data)
+                if index >= 0:
+                    combo.setItemText(index, label)
+                else:
+                    combo.insertItem(offset + i, label, data)
+                if data.endswith("_fp16.ms") and self._fp16_closed:
+                    self._disable(combo, combo.findData(data), FP16_AGAIN)
+        if follow and choices:
+            by_label = {label.rsplit(" · ", 1)[1]: data for label, data in choices}
+            left = by_label.get("FP32") or choices[0][1]
+            right = by_label.get("INT8")
+            if self.settings.get("live_model_a") in self._active_items:  # the app restarted on this model
+                left, right = self.settings.get("live_model_a"), self.settings.get("live_model_b")
+            self.model_a.setCurrentIndex(self.model_a.findData(left))
+            self.model_b.setCurrentIndex(self.model_b.findData(right) if right else self.model_b.findData(None))
+            self._restart.start()  # a running view switches to it
+
+    def _kept_models(self) -> set[str]:
+        return {m.get("path") for m in self.settings.get("live_models", []) if isinstance(m, dict)}
+
+    @staticmethod
+    def _disable(combo: QComboBox, index: int, why: str) -> None:
+        item = combo.model().item(index)
+        if item is not None:
+            item.setEnabled(False)
+            item.setToolTip(why)
 
     def import_model(self, path: str | Path | None = None, description: ModelDescription | None = None) -> bool:
-        """A model file as a choice of its own, once it is declared what it is: by the import dialog, or
-        by `description` (written as its sidecar without asking)."""
+        """A model file as a choice of its own, once it is described: by the import dialog, or by
+        `description` (without asking). Either way it is copied into the library ("Your models")."""
         if path is None:
-            path = QFileDialog.getOpenFileName(self, "Model file", "", "Models (*.onnx *.ms *.mindir *.tflite)")[0]
+            path = QFileDialog.getOpenFileName(self, "Model file", "", "Models (*.onnx *.tflite *.prototxt "
+                                               "*.caffemodel *.pb *.mindir)")[0]
             if not path:
                 return False
-        if description is None:
-            dialog = ModelImportDialog(path, self)
-            if not dialog.exec():
-                return False
-            description = dialog.description()
-        else:
-            save_description(path, description)
-        label = f"{Path(path).name} · {description.kind}"
+        imported = (import_model_file(self, path, workspace() / "models") if description is None
+                    else import_described(self, path, workspace() / "models", description))
+        if imported is None:
+            return False
+        folder, description = imported
+        self.state.library.add(folder, description.label, kind="imported", summary=description.kind,
+                               model_file=description.model_file)
+        label = f"{description.label} · {description.kind}"
+        self._add_model_choice(str(folder), label)
+        # remembered: offered again after a restart (as long as the folder is there)
+        kept = [m for m in self.settings.get("live_models", []) if m.get("path") != str(folder)]
+        self.settings.set("live_models", kept + [{"path": str(folder), "label": label}])
+        self.model_a.setCurrentIndex(self.model_a.findData(str(folder)))
+        self._restart.start()  # applies at once: a running view switches to it
+        return True
+
+    def _add_model_choice(self, path: str, label: str) -> None:
         for combo in (self.model_a, self.model_b):
-            index = combo.findData(str(path))
+            index = combo.findData(path)
             if index < 0:
-                combo.addItem(label, str(path))
+                combo.addItem(label, path)
             else:
                 combo.setItemText(index, label)
-        self.model_a.setCurrentIndex(self.model_a.findData(str(path)))
-        return True
 
     def _match_scene(self) -> None:
         """A sample made for a synthetic scene shows it, when a synthetic scene is the source."""
@@ -232,9 +296,20 @@ class LivePage(QWidget):
             kind = "Folder" if Path(path).is_dir() else "Video"
             self.source.addItem(f"{kind}: {Path(path).name}", path)
             index = self.source.count() - 1
+        added = self.settings.get("live_sources", [])
+        if path not in added:  # offered again after a restart
+            self.settings.set("live_sources", added + [path])
         self.source.setCurrentIndex(index)
 
     def _restore_choices(self) -> None:
+        """The choices of the last run: the video files, image folders and model files added then (those
+        still there), and what was chosen."""
+        for path in [p for p in self.settings.get("live_sources", []) if Path(p).exists()]:
+            if self.source.findData(path) < 0:
+                self.source.addItem(f"{'Folder' if Path(path).is_dir() else 'Video'}: {Path(path).name}", path)
+        for model in self.settings.get("live_models", []):
+            if isinstance(model, dict) and Path(str(model.get("path", ""))).exists():  # a library folder
+                self._add_model_choice(str(model["path"]), str(model.get("label") or Path(model["path"]).name))
         remembered = self.settings.get("camera")
         if remembered and remembered not in ("file", "folder") and os.sep in str(remembered):
             if Path(remembered).exists():
@@ -262,6 +337,10 @@ class LivePage(QWidget):
             self._add_path_source(chosen)  # remembered as the file itself: no dialog at the next start
         self.stop()
         names = [self.model_a.currentData()] + ([self.model_b.currentData()] if self.model_b.currentData() else [])
+        self._running = names
+        # a file's pane and stats line carry the choice's label ("my-detector · INT8"), not "model_int8.ms"
+        titles = [combo.currentText() if os.sep in str(combo.currentData()) else None
+                  for combo in (self.model_a, self.model_b)][:len(names)]
         threads = [self.threads.value(), self.threads_b.value()][:len(names)]
         self.settings.set("camera", self.source.currentData())
         self.settings.set("live_model_a", names[0])
@@ -273,6 +352,7 @@ class LivePage(QWidget):
         self.message.setText("Loading models (Lite conversions run in child processes)…")
         generation, workdir = self._generation, new_workdir()
         self.runner.start(start_pipeline, source_spec=source, model_names=names, threads=threads, workdir=workdir,
+                          titles=titles,
                           on_done=partial(self.started, generation=generation, workdir=workdir),
                           on_error=partial(self.failed, generation=generation, workdir=workdir),
                           on_progress=partial(self._loading, generation=generation))
@@ -376,7 +456,7 @@ class LivePage(QWidget):
         for entry in stats.models:
             ms = entry["ms"]
             truth = f"  vs truth: {_figure(entry['vs_truth'])}" if "vs_truth" in entry else ""
-            lines.append(f"{entry['name'][:16]:<16} {entry['runtime']:<12} {entry['fps'] or 0:6.1f} FPS  "
+            lines.append(f"{entry['name'][:28]:<16} {entry['runtime']:<12} {entry['fps'] or 0:6.1f} FPS  "
                          f"inference p50 {ms['inference']['p50'] or 0:6.2f} ms  latency p99 {ms['latency']['p99'] or 0:6.2f} ms"
                          f"  dropped {entry['dropped']}{truth}" + (f"  ERROR {entry['error']}" if entry["error"] else ""))
         for pair in stats.agreement:
@@ -387,6 +467,12 @@ class LivePage(QWidget):
     def stop(self) -> None:
         self._generation += 1  # a load still under way is closed when it arrives
         self.timer.stop()
+        if self.pipeline is not None and any(str(n).endswith("_fp16.ms") for n in self._running):
+            self._fp16_closed = True  # from now on an FP16 .ms cannot be loaded in this process: say so
+            for combo in (self.model_a, self.model_b):
+                for i in range(combo.count()):
+                    if str(combo.itemData(i)).endswith("_fp16.ms"):
+                        self._disable(combo, i, FP16_AGAIN)
         close_pipeline(self.pipeline, self.workdir)
         self.pipeline = self.workdir = None
         self.start_button.setEnabled(True)

@@ -1,5 +1,6 @@
 """Model page: train (digits or a folder) with live curves, progress, ETA and Cancel; import a file
-(drag-and-drop too) and show its model card."""
+(button, File → Import, drag-and-drop): the import dialog's description, then the model is in "Your
+models" (made active if the user says so) and its model card is shown."""
 from __future__ import annotations
 
 import time
@@ -28,6 +29,7 @@ from app.core.models.library import summary_of
 from app.core.models.training import TrainConfig, train
 from app.gui.dialogs import show_error
 from app.gui.job_controls import JobControls, error_details
+from app.gui.model_import_dialog import import_model_file
 from app.gui.model_library_panel import ModelLibraryPanel
 from app.gui.pages.capture_panel import CapturePanel
 from app.gui.pages.training_report import report_html
@@ -42,9 +44,9 @@ def _train_job(state: JobState, config: TrainConfig, out: Path):
     return train(config, out, state)
 
 
-def _card_job(state: JobState, path: Path):
+def _card_job(state: JobState, path: Path, input_shapes: dict | None = None):
     state.set_progress(0.1, f"probing {path.name} in a child process")
-    return make_card(path, state=state)
+    return make_card(path, state=state, input_shapes=input_shapes)
 
 
 class ModelPage(QWidget):
@@ -60,6 +62,7 @@ class ModelPage(QWidget):
         layout.addWidget(self.library)
         self.from_capture = False
         self.confirm_replace = self._ask_to_replace  # (new folder) -> bool; a test answers it itself
+        self.imported: Path | None = None  # the library folder of the last import
 
         train_box = QGroupBox("Train with MindSpore")
         form = QFormLayout(train_box)
@@ -125,7 +128,7 @@ class ModelPage(QWidget):
         import_layout.addWidget(self.card_view)
         layout.addWidget(import_box, 2)
 
-        self.train_button.clicked.connect(self.start_training)
+        self.train_button.clicked.connect(lambda: self.start_training())  # not clicked(bool) as the folder
         self.import_button.clicked.connect(self.choose_import)
         state.model_changed.connect(self.show_model)
         self.show_model(state.model_dir)
@@ -220,9 +223,33 @@ class ModelPage(QWidget):
             self.import_model(Path(path))
 
     def import_model(self, path: Path) -> None:
-        self.card_view.setPlainText(f"Reading {path.name} and probing it with Lite in a child process…")
+        """The import dialog (an unreadable file: an error dialog instead), then the model joins "Your
+        models", is offered as the active one, and its card is made (Lite, in a child process)."""
+        imported = import_model_file(self, path, workspace() / "models")
+        if imported is None:
+            return
+        folder, description = imported
+        self.imported = folder
+        self.state.library.add(folder, description.label, kind="imported", summary=_summary(description),
+                               model_file=description.model_file)
+        self.library.show_entries()
+        self.library.select(folder)
+        model = description.model_path(folder)
+        self.card_view.setPlainText(f"{description.label} is in Your models ({folder}).\n"
+                                    f"Probing {model.name} with Lite in a child process…")
         # Bound methods, not lambdas: see start_training.
-        self.runner.start(_card_job, path=path, on_done=self.show_card, on_error=self.import_failed)
+        self.runner.start(_card_job, path=model, input_shapes=description.input_shapes(), on_done=self.show_card,
+                          on_error=self.import_failed)
+        if self._ask_to_activate(description):
+            self.state.set_model(folder)
+
+    def _ask_to_activate(self, description) -> bool:
+        answer = QMessageBox.question(
+            self, "Make it active?",
+            f"{description.label} is now in “Your models”.\n\nMake it the active model? Convert, Quantize, Live, "
+            f"Profile and Deploy then use it instead of {self.state.model_name}.",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.Yes)
+        return answer == QMessageBox.StandardButton.Yes
 
     def import_failed(self, exc: Exception) -> None:
         self.card_view.setPlainText(str(exc))
@@ -241,3 +268,8 @@ class ModelPage(QWidget):
         if urls:
             self.import_model(Path(urls[0].toLocalFile()))
 
+
+def _summary(description) -> str:
+    """One line for "Your models": kind, input shape, format."""
+    shape = "×".join(str(d) for d in description.inputs[0].shape or []) if description.inputs else ""
+    return " · ".join(p for p in (description.kind, shape, description.format) if p)

@@ -130,11 +130,23 @@ class ProfilePage(QWidget):
         self.picks.setMaximumHeight(150)
         layout.addWidget(self.picks)
         self.run_button.clicked.connect(self.run_compare)
-        self.export_button.clicked.connect(self.export)
+        # a slot without parameters: clicked(bool) would be passed into a parameter (the path) otherwise
+        self.export_button.clicked.connect(self.choose_export)
         self.board_button.clicked.connect(lambda: self.time_on_board())
         state.package_changed.connect(self.package_ready)
+        state.model_changed.connect(self.model_changed)
         if state.package_dir is not None:  # built before this page was
             self.package_ready(state.package_dir)
+
+    def model_changed(self) -> None:
+        """Another active model: its own package (set right after, if it has one) or none yet."""
+        if self.controls.busy:
+            return  # the comparison under way finishes and shows what it measured
+        self.package.setText(f"Build {self.state.model_name} on the Convert page first.")
+        for button in (self.run_button, self.board_button, self.export_button):
+            button.setEnabled(False)
+        self.result = None
+        self.table.setRowCount(0)
 
     def package_ready(self, folder: Path) -> None:
         self.package.setText(f"Package: {folder.name}")
@@ -248,24 +260,27 @@ class ProfilePage(QWidget):
                                              width=[ms * 1000 for _, ms in items], brush=tier_colour("edge")))
             self.ops.getAxis("left").setTicks([[(i, op_type) for i, (op_type, _) in enumerate(items)]])
 
-    def export(self, path: str | None = None) -> list[Path]:
-        """Write the self-contained HTML report, with its .json and .csv beside it. From the button: a save
-        dialog (which asks before replacing the HTML) in the user's documents, then the report opens.
-        Given a path: no existing file is replaced; the .json/.csv beside it never are."""
-        chosen = path is None
-        if chosen:
-            start = Path(platformdirs.user_documents_dir()) / "edge-studio-compare.html"
-            path = QFileDialog.getSaveFileName(self, "Export report", str(start), "HTML (*.html)")[0]
-            if not path:
-                return []
-        html, csv, js = report_paths(path)
+    def choose_export(self) -> list[Path]:
+        """The Export button: a save dialog in the user's documents (it asks before replacing the HTML),
+        then the report is written and opened."""
+        start = Path(platformdirs.user_documents_dir()) / "edge-studio-compare.html"
+        path = QFileDialog.getSaveFileName(self, "Export report", str(start), "HTML (*.html)")[0]
+        if not path:
+            return []
+        written = self.export(path, confirmed=True)
+        if written:
+            QDesktopServices.openUrl(QUrl.fromLocalFile(str(written[0])))
+        return written
+
+    def export(self, path: str, confirmed: bool = False) -> list[Path]:
+        """Write the self-contained HTML report, with its .json and .csv beside it. No existing file is
+        replaced, except the HTML when the user `confirmed` it in the save dialog; the .json/.csv beside it
+        never are."""
+        html, csv, js = report_paths(str(path))
         try:
             check_report_paths(csv, js)  # only the HTML was confirmed in the dialog
-            check_report_paths(html, force=chosen)
-            written = write_all(self.result, html_path=html, csv_path=csv, json_path=js, beside=False, force=True)
+            check_report_paths(html, force=confirmed)
+            return write_all(self.result, html_path=html, csv_path=csv, json_path=js, beside=False, force=True)
         except (OSError, FolderInUse) as exc:
             show_error(self, "Could not write the report", str(exc))
             return []
-        if chosen:
-            QDesktopServices.openUrl(QUrl.fromLocalFile(str(written[0])))
-        return written

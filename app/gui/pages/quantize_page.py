@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
@@ -21,7 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.gui.job_controls import JobControls
-from app.gui.state import AppState
+from app.gui.state import SAMPLE_MODEL, AppState
 from app.gui.theme import ACCENT, label_axes, legend_html, set_title, titled_chart
 from app.gui.workers import JobRunner
 from jobs.state import JobState
@@ -51,8 +52,10 @@ class QuantizePage(QWidget):
         self.model.setObjectName("quantModel")
         self.model.addItems(["digits", "face"])
         self.model.setEditable(True)  # or a source model's path
-        self.model.setToolTip("A sample (digits, face) or the path of a source model (.onnx, .tflite) with a "
-                              "preprocess.json and metrics.json naming its dataset next to it")
+        self.model.setToolTip("The active model, a sample (digits, face) or the path of a source model (.onnx, "
+                              ".tflite) described in Your models")
+        state.model_changed.connect(self.offer_active)
+        self.offer_active()
         self.target = QDoubleSpinBox()
         self.target.setRange(0.0, 50.0)
         self.target.setValue(0.5)
@@ -132,6 +135,26 @@ class QuantizePage(QWidget):
         layout.addLayout(grid, 1)
         self._graph_nodes: list[dict] = []
 
+    def offer_active(self) -> None:
+        """The active model first in the list, chosen (the sample is "digits")."""
+        active = self.model.findData("active")
+        if active >= 0:
+            self.model.removeItem(active)
+        if self.state.model_dir == SAMPLE_MODEL:
+            self.model.setCurrentIndex(self.model.findText("digits"))
+            return
+        self.model.insertItem(0, f"{self.state.model_name} (active)", "active")
+        self.model.setItemData(0, str(self.state.model_path), Qt.ItemDataRole.ToolTipRole)
+        self.model.setCurrentIndex(0)
+
+    def chosen_model(self) -> str:
+        """What quant-debug is given: the active model's file, a sample's name, or the path typed in."""
+        text = self.model.currentText().strip()
+        index = self.model.findText(text)
+        if index >= 0 and self.model.itemData(index) == "active":
+            return str(self.state.model_path)
+        return text
+
     def _recolour(self) -> None:
         if self.report is not None:
             self._draw_graph(self.report)
@@ -144,7 +167,7 @@ class QuantizePage(QWidget):
             self._fill_variants(self.report)
 
     def run(self) -> None:
-        self.controls.run(quant_debug_job, on_done=self.show_report, model=self.model.currentText().strip(),
+        self.controls.run(quant_debug_job, on_done=self.show_report, model=self.chosen_model(),
                           target=self.target.value(), top_k=self.top_k.value())
 
     def show_report(self, report) -> None:
