@@ -133,6 +133,10 @@ def test_outcome_warnings_name_the_setting_that_helps():
     epochs = outcome_warnings([0.5, 0.7, 0.9], [5, 5, 5], "epochs", 3, 0.5, 2, budget)
     assert "--epochs 13" in epochs[0]
     assert outcome_warnings([0.9, 0.95, 0.95], [5, 5, 5], "patience", 10, 0.1, 10, budget) == []
+    cut = outcome_warnings([0.5, 0.825, 0.8, 0.85, 0.825, 0.825], [64, 2, 3, 3, 3, 3], "budget", 10, 0.5, 2, budget)
+    assert cut == ["held-out top-1 82.5 % (best 85.0 %) when the time budget stopped training after 78 s, "
+                   "6 of 10 epochs: --time-budget 110 lets all 10 run"]  # a ShuffleNetV2 run on lfw_subset
+    assert outcome_warnings([0.985, 0.98, 0.985], [5, 5, 5], "budget", 10, 0.1, 10, budget) == []  # good, flat
     assert outcome_warnings([0.9, 0.97], [5, 5], "epochs", 2, 0.1, 10, budget) == ["held-out top-1 was still rising "
         "(90.0 → 97.0 %) when training ended after 2 epochs (epochs): --epochs 12 would give a better model"]
 
@@ -203,3 +207,29 @@ def test_cli_offers_every_architecture():
     assert (args.color, args.time_budget) == ("auto", None)  # detected colour, adaptive budget
     with pytest.raises(SystemExit):
         parser.parse_args(["train", "--out", "x", "--arch", "vgg99"])
+
+
+def test_camera_look_draws_digits_both_ways(rng):
+    """The digits sample's augmentation: white-on-black MNIST strokes become dark ink on light paper
+    or light ink on dark, moved, blurred and noisy; the input batch is not touched."""
+    from app.core.models.datasets import load_digits
+
+    batch = load_digits().inputs(np.arange(256))  # white on black, like MNIST
+    before = batch.copy()
+    out = aug.augment(batch, aug.PRESETS["camera"], rng)
+    np.testing.assert_array_equal(batch, before)
+    assert out.shape == batch.shape and out.dtype == np.float32 and out.min() >= -1 and out.max() <= 1
+    border = np.concatenate([out[:, 0, :2].reshape(256, -1), out[:, 0, -2:].reshape(256, -1)], axis=1).mean(1)
+    paper, chalkboard = (border > 0).mean(), (border < 0).mean()
+    assert 0.3 < paper < 0.7 and 0.3 < chalkboard < 0.7  # both polarities, about half each
+    assert not np.allclose(out[:, 0] > 0, batch[:, 0] > 0)  # moved, not only recoloured
+    colour = aug.augment(np.repeat(batch[:8], 3, axis=1), aug.PRESETS["camera"], rng)
+    assert colour.shape == (8, 3, 28, 28) and np.allclose(colour[:, 0], colour[:, 2])
+
+
+def test_mnist_5k_is_read_from_the_wheel():
+    from app.core.models.datasets import load_dataset
+
+    data = load_dataset("mnist-5k")
+    assert data.images.shape == (5000, 28, 28) and np.bincount(data.labels).tolist() == [500] * 10
+    assert data.preprocess.color == "GRAY" and data.images.max() == 255 and data.images[:, 0, 0].max() == 0
