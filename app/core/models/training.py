@@ -14,6 +14,7 @@ from pathlib import Path
 from app.core.files import check_target_folder, publish_dir
 from app.core.models.architectures import DEFAULT_ARCH, get_architecture
 from app.core.models.augment import PRESETS
+from app.core.models.datasets import NAMED
 from converters.targets import require_mindspore
 from jobs.child import ChildError, run_child
 from jobs.state import Cancelled, JobState
@@ -27,7 +28,7 @@ class TrainingError(RuntimeError):
 
 @dataclass
 class TrainConfig:
-    data: str = "digits"  # "digits" or DIR/<class>/*.png
+    data: str = "digits"  # a name of datasets.NAMED ("digits", "mnist-5k") or DIR/<class>/*.png
     arch: str = DEFAULT_ARCH  # a name in architectures.ARCHITECTURES
     epochs: int = 10
     batch_size: int = 32
@@ -79,7 +80,7 @@ def train(config: TrainConfig, out_dir: str | Path, state: JobState | None = Non
     scratch.mkdir()
     try:
         params = asdict(config) | {"staging": str(staging), "scratch": str(scratch)}
-        if config.data != "digits":
+        if config.data not in NAMED:
             params["data"] = str(Path(config.data).resolve())
         metrics = run_child("app.core.models.training_child:train_in_child", params, state, timeout=timeout)
         missing = [name for name in ARTIFACTS if not (staging / name).is_file()]

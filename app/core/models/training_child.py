@@ -23,7 +23,7 @@ from app.core.files import enter_mindspore_scratch, write_json
 from app.core.models import augment as aug
 from app.core.models.architectures import get_architecture
 from app.core.models.class_report import balance_warnings, confusion, per_class
-from app.core.models.datasets import load_dataset
+from app.core.models.datasets import NAMED, load_dataset
 from app.core.models.early_stopping import EarlyStopping, TimeBudget, chance_level, outcome_warnings
 from app.core.models.mindspore_cpu import configure_threads, prepare_environment
 from jobs.state import JobState
@@ -38,7 +38,7 @@ def _augmentation(params: dict) -> aug.Augmentation:
         return aug.PRESETS[choice]
     if not choice:
         return aug.NONE
-    return aug.DIGITS if params["data"] == "digits" else aug.CAPTURE
+    return aug.DIGITS if params["data"] in NAMED else aug.CAPTURE  # the named sets are digits
 
 
 def _predict(net, x: np.ndarray, batch: int = EVAL_BATCH) -> np.ndarray:
@@ -78,7 +78,7 @@ def train_in_child(params: dict, state: JobState) -> dict:
     arch = get_architecture(params.get("arch", "small_cnn"))
     out = Path(params["staging"])
     options = dict(params.get("folder_options") or {})
-    if params["data"] == "digits":
+    if params["data"] in NAMED:
         options = {"size": options.get("size") or arch.digits_size}
     else:  # unset size and colour: read from the folder (its images' side within the arch's range)
         options.update(size=options.get("size"), color=options.get("color"),
