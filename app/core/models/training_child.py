@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import shutil
 import time
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -194,7 +195,7 @@ def train_in_child(params: dict, state: JobState) -> dict:
                "train_top1": train_top1, "onnx_val_top1": onnx_top1, "learning_rate": rate,
                "onnx_export": {"max_abs_diff": report.max_abs_diff, "rewrites": report.rewrites},
                "confusion": matrix, "per_class": per_class(matrix, data.class_names), "warnings": warnings,
-               "augmentation": {k: v for k, v in vars(augmentation).items() if v},
+               "augmentation": {k: v for k, v in asdict(augmentation).items() if v},
                "train_seconds": round(train_seconds, 2),
                "train_cpu_seconds": round(train_cpu_seconds, 2), "step_ms": round(float(np.median(per_step)), 2),
                "samples_per_s": round(batch * 1000 / float(np.median(per_step)), 1), "batch_size": batch,
