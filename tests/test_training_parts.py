@@ -174,12 +174,13 @@ def test_training_report_states_why_and_warns():
 
     metrics = {"class_names": ["face", "other"], "val_top1": 0.5, "val_samples": 40, "train_top1": 0.9,
                "train_samples": 160, "arch": "mobilenet_v3_small", "epochs": 3, "stop_reason": "budget",
-               "stopped": "time budget after 52 s", "train_seconds": 52.0, "step_ms": 300.0,
+               "stopped": "52 s of 50 s", "train_seconds": 52.0, "step_ms": 300.0,
                "warnings": ["held-out top-1 50.0 % is at chance level: Train longer: --time-budget 240"],
                "class_counts": {"face": 100, "other": 100}, "color": "GRAY", "input_size": 32,
                "image_sizes": {"most_common": "25×25", "share": 1.0, "min": "25×25", "max": "25×25"}}
     html = report_html(metrics)
-    assert "stopped by budget: time budget after 52 s" in html and "--time-budget 240" in html
+    assert "stopped by budget: 52 s of 50 s" in html and "--time-budget 240" in html
+    assert html.index("--time-budget 240") < html.index("Data: ")  # what to change comes first
     assert "images 25×25, GRAY, trained at 32×32" in html
 
 

@@ -158,9 +158,11 @@ def train_in_child(params: dict, state: JobState) -> dict:
             stop_reason = "patience"
             break
     train_seconds = time.perf_counter() - train_started
-    stop_detail = {"epochs": f"all {len(history)} epochs",
-                   "budget": f"time budget after {train_seconds:.0f} s"
-                             + (" (extended: still improving)" if budget.extended else ""),
+    limit = budget.describe()["seconds"]
+    stop_detail = {"epochs": f"all {len(history)} ran",
+                   "budget": f"{train_seconds:.0f} s of "
+                             + (f"{limit:.0f} s, extended while still improving" if budget.extended
+                                else f"{limit:.0f} s"),
                    "patience": f"no gain in {stopper.waited} epochs "
                                f"(best {stopper.best:.4f} at epoch {stopper.best_epoch})"}[stop_reason]
     outcome = outcome_warnings([h["val_accuracy"] for h in history], [h["epoch_seconds"] for h in history],

@@ -11,7 +11,7 @@ def _pct(value) -> str:
 
 
 def _stopped(metrics: dict) -> str:
-    """"budget: time budget after 52 s"; older metrics.json files carry only the detail."""
+    """"budget: 52 s of 50 s"; older metrics.json files carry only the detail."""
     reason, detail = metrics.get("stop_reason"), str(metrics.get("stopped", ""))
     return f"{reason}: {detail}" if reason and reason != detail else detail
 
@@ -31,13 +31,13 @@ def report_html(metrics: dict) -> str:
              f"{metrics['train_samples']} images). {escape(metrics['arch'])}, {metrics['epochs']} epochs "
              f"(stopped by {escape(_stopped(metrics))}), {metrics['train_seconds']:.1f} s, "
              f"{metrics['step_ms']:.0f} ms/step.</p>"]
-    if metrics.get("image_sizes"):
-        parts.append(f"<p>Data: {escape(describe_data(_data_summary(metrics)))}.</p>")
+    for line in metrics.get("warnings", []):  # first: they say what to change
+        parts.append(f"<p style='color:#a60'>⚠ {escape(line)}</p>")
     if metrics.get("train_top1", 0) - metrics["val_top1"] > 0.1:
         parts.append("<p style='color:#a33'>The training set scores far higher than the held-out split: "
                      "the model memorises. More, more varied images help.</p>")
-    for line in metrics.get("warnings", []):
-        parts.append(f"<p style='color:#a60'>⚠ {escape(line)}</p>")
+    if metrics.get("image_sizes"):
+        parts.append(f"<p>Data: {escape(describe_data(_data_summary(metrics)))}.</p>")
     matrix = metrics.get("confusion")
     if matrix and len(names) <= 20:
         head = "".join(f"<th>{escape(n[:10])}</th>" for n in names)
