@@ -51,6 +51,8 @@ def test_model_page_trains_with_curves_and_sets_the_model(qtbot, workspace, stat
     assert page.progress.value() == 1000 and "held-out top-1" in page.eta.text()
     report = page.report.toPlainText()  # the per-class view: held-out score and confusion matrix
     assert not page.report.isHidden() and "Held-out top-1" in report and "recall" in report
+    assert "stopped by epochs" in report  # why it ended, and what was read
+    assert "Data: 0 178, 1 182" in report and "images 8×8, GRAY, trained at 28×28" in report
     xs, accs = page.acc_curve.getData()
     assert list(xs) == [1, 2] and all(0 <= a <= 100 for a in accs)  # per cent
     assert (state.model_dir / "model.onnx").is_file()

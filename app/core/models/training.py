@@ -15,6 +15,7 @@ from app.core.description import DESCRIPTION_FILE, load_description_for
 from app.core.files import check_target_folder, publish_dir
 from app.core.models.architectures import DEFAULT_ARCH, get_architecture
 from app.core.models.augment import PRESETS
+from app.core.models.datasets import NAMED
 from converters.targets import require_mindspore
 from jobs.child import ChildError, run_child
 from jobs.state import Cancelled, JobState
@@ -29,7 +30,7 @@ class TrainingError(RuntimeError):
 
 @dataclass
 class TrainConfig:
-    data: str = "digits"  # "digits" or DIR/<class>/*.png
+    data: str = "digits"  # a name of datasets.NAMED ("digits", "mnist-5k") or DIR/<class>/*.png
     arch: str = DEFAULT_ARCH  # a name in architectures.ARCHITECTURES
     epochs: int = 10
     batch_size: int = 32
@@ -39,10 +40,13 @@ class TrainConfig:
     # True: the dataset's preset (small shifts for digits; flip/crop/colour jitter for folders);
     # False: none; or a preset name from augment.PRESETS.
     augment: bool | str = True
-    time_budget_s: float = 50.0  # stop after the epoch that passes it
+    # stop after the epoch that passes it; None: adaptive (early_stopping.TimeBudget: 50 s, extended
+    # up to 240 s while the held-out accuracy still rises or is still at chance)
+    time_budget_s: float | None = None
     patience: int = 5  # stop after this many epochs without held-out gain; 0 = never early
     threads: int | None = None  # MindSpore kernel threads; None = the usable cores
-    folder_options: dict = field(default_factory=dict)  # size (default: the arch's), color for folders
+    # folders: size (default: the images' own side, within the arch's range), color (default: detected)
+    folder_options: dict = field(default_factory=dict)
 
     def check(self) -> None:
         """ValueError with one clear line for a setting that cannot work."""
@@ -55,6 +59,8 @@ class TrainConfig:
             raise ValueError(f"unknown augmentation {self.augment!r}; choose one of {', '.join(PRESETS)}")
         if self.epochs < 1 or self.batch_size < 1 or (self.learning_rate is not None and self.learning_rate <= 0):
             raise ValueError("epochs and batch size must be at least 1 and the learning rate positive")
+        if self.time_budget_s is not None and self.time_budget_s <= 0:
+            raise ValueError("the time budget must be positive (leave it unset for the adaptive default)")
         if not 0 < self.val_fraction < 1:
             raise ValueError("the held-out fraction must be between 0 and 1")
 
@@ -76,7 +82,7 @@ def train(config: TrainConfig, out_dir: str | Path, state: JobState | None = Non
     scratch.mkdir()
     try:
         params = asdict(config) | {"staging": str(staging), "scratch": str(scratch)}
-        if config.data != "digits":
+        if config.data not in NAMED:
             params["data"] = str(Path(config.data).resolve())
         metrics = run_child("app.core.models.training_child:train_in_child", params, state, timeout=timeout)
         missing = [name for name in CHILD_ARTIFACTS if not (staging / name).is_file()]

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import shutil
 import time
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -23,8 +24,8 @@ from app.core.files import enter_mindspore_scratch, write_json
 from app.core.models import augment as aug
 from app.core.models.architectures import get_architecture
 from app.core.models.class_report import balance_warnings, confusion, per_class
-from app.core.models.datasets import load_dataset
-from app.core.models.early_stopping import EarlyStopping
+from app.core.models.datasets import NAMED, load_dataset
+from app.core.models.early_stopping import EarlyStopping, TimeBudget, chance_level, outcome_warnings
 from app.core.models.mindspore_cpu import configure_threads, prepare_environment
 from jobs.state import JobState
 
@@ -38,7 +39,7 @@ def _augmentation(params: dict) -> aug.Augmentation:
         return aug.PRESETS[choice]
     if not choice:
         return aug.NONE
-    return aug.DIGITS if params["data"] == "digits" else aug.CAPTURE
+    return aug.DIGITS if params["data"] in NAMED else aug.CAPTURE  # the named sets are digits
 
 
 def _predict(net, x: np.ndarray, batch: int = EVAL_BATCH) -> np.ndarray:
@@ -78,11 +79,12 @@ def train_in_child(params: dict, state: JobState) -> dict:
     arch = get_architecture(params.get("arch", "small_cnn"))
     out = Path(params["staging"])
     options = dict(params.get("folder_options") or {})
-    if params["data"] == "digits":
+    if params["data"] in NAMED:
         options = {"size": options.get("size") or arch.digits_size}
-    else:
-        options["size"] = options.get("size") or arch.input_size
-    if options["size"] < arch.min_size:
+    else:  # unset size and colour: read from the folder (its images' side within the arch's range)
+        options.update(size=options.get("size"), color=options.get("color"),
+                       max_size=arch.input_size, min_size=arch.min_size)
+    if options["size"] is not None and options["size"] < arch.min_size:
         raise ValueError(f"{arch.name} needs inputs of at least {arch.min_size}×{arch.min_size} pixels, "
                          f"got {options['size']}")
     data = load_dataset(params["data"], **options)
@@ -90,10 +92,13 @@ def train_in_child(params: dict, state: JobState) -> dict:
     x_train, y_train = data.inputs(train_idx), data.labels[train_idx].astype(np.int32)
     x_val, y_val = data.inputs(val_idx), data.labels[val_idx].astype(np.int32)
     counts = {name: int(n) for name, n in zip(data.class_names, np.bincount(data.labels, minlength=len(data.class_names)))}
+    spec = data.preprocess
+    summary = {"classes": counts, "color": spec.color, "input_size": spec.height, "image_sizes": data.image_sizes,
+               "train_samples": len(train_idx), "val_samples": len(val_idx), "skipped_files": len(data.skipped)}
+    state.emit({"type": "data", **summary})  # what was read, before the first step
     warnings = balance_warnings(counts)
     for line in warnings:
         state.emit({"type": "warning", "message": line})
-    spec = data.preprocess
     net = arch.build(spec.channels, len(data.class_names), spec.height)
     loss_fn = nn.SoftmaxCrossEntropyWithLogits(sparse=True, reduction="mean")
     # A tiny capture dataset still gets ≥ 8 steps an epoch (smaller batches), so BatchNorm's running
@@ -109,7 +114,10 @@ def train_in_child(params: dict, state: JobState) -> dict:
     train_step = nn.TrainOneStepCell(nn.WithLossCell(net, loss_fn), optimizer)
     train_step.set_train(True)
     augmentation = _augmentation(params)
-    stopper = EarlyStopping(patience=params.get("patience", 5) or 0)
+    # chance: a uniform guess, or naming the held-out split's largest class every time
+    chance = chance_level(len(data.class_names), float(np.bincount(y_val).max() / len(y_val)) if len(y_val) else 0.0)
+    stopper = EarlyStopping(patience=params.get("patience", 5) or 0, warmup=arch.warmup_epochs, chance=chance)
+    budget = TimeBudget(params.get("time_budget_s"), chance)
 
     rng = np.random.default_rng(params["seed"])
     train_started = time.perf_counter()
@@ -117,7 +125,7 @@ def train_in_child(params: dict, state: JobState) -> dict:
     # the neighbours were; the CPU time bounds what the run takes on a quiet one.
     cpu_started = time.process_time()
     history = []
-    stop_reason = "epochs"
+    stop_reason = "epochs"  # one of early_stopping.STOP_REASONS
     for epoch in range(1, params["epochs"] + 1):
         order = rng.permutation(len(x_train))
         losses = []
@@ -136,15 +144,32 @@ def train_in_child(params: dict, state: JobState) -> dict:
         acc = float((logits.argmax(1) == y_val).mean()) if len(y_val) else 0.0
         history.append({"epoch": epoch, "loss": float(np.mean(losses)), "val_accuracy": acc,
                         "seconds": time.perf_counter() - train_started, "step_ms": round(step_ms, 2),
+                        "epoch_seconds": round(time.perf_counter() - epoch_started, 2),
                         "cpu_seconds": round(time.process_time() - cpu_started, 2)})
         state.emit({"type": "epoch", "epochs": params["epochs"], **history[-1]})
-        if time.perf_counter() - train_started > params["time_budget_s"]:
-            stop_reason = "time budget"
+        patience_over = stopper.update(epoch, acc)
+        if epoch == params["epochs"]:
             break
-        if stopper.update(epoch, acc) and epoch < params["epochs"]:
-            stop_reason = f"no gain in {stopper.waited} epochs (best {stopper.best:.4f} at epoch {stopper.best_epoch})"
+        accuracies = [h["val_accuracy"] for h in history]
+        if budget.exhausted(time.perf_counter() - train_started, time.perf_counter() - epoch_started, accuracies):
+            stop_reason = "budget"
+            break
+        if patience_over:
+            stop_reason = "patience"
             break
     train_seconds = time.perf_counter() - train_started
+    limit = budget.describe()["seconds"]
+    stop_detail = {"epochs": f"all {len(history)} ran",
+                   "budget": f"{train_seconds:.0f} s of "
+                             + (f"{limit:.0f} s, extended while still improving" if budget.extended
+                                else f"{limit:.0f} s"),
+                   "patience": f"no gain in {stopper.waited} epochs "
+                               f"(best {stopper.best:.4f} at epoch {stopper.best_epoch})"}[stop_reason]
+    outcome = outcome_warnings([h["val_accuracy"] for h in history], [h["epoch_seconds"] for h in history],
+                               stop_reason, params["epochs"], chance, len(data.class_names), budget)
+    for line in outcome:
+        state.emit({"type": "warning", "message": line})
+    warnings = warnings + outcome
     train_cpu_seconds = time.process_time() - cpu_started
 
     val_pred = _predict(net, x_val).argmax(1) if len(y_val) else np.zeros(0, np.int64)
@@ -166,11 +191,13 @@ def train_in_child(params: dict, state: JobState) -> dict:
     metrics = {"dataset": data.name, "dataset_source": params["data"], "arch": arch.name,
                "input_size": spec.height, "classes": len(data.class_names), "class_names": data.class_names,
                "class_counts": counts, "train_samples": len(train_idx), "val_samples": len(val_idx),
-               "epochs": len(history), "stopped": stop_reason, "val_top1": history[-1]["val_accuracy"],
+               "epochs": len(history), "stopped": stop_detail, "stop_reason": stop_reason,
+               "chance": round(chance, 4), "time_budget": budget.describe(), "color": spec.color,
+               "image_sizes": data.image_sizes, "val_top1": history[-1]["val_accuracy"],
                "train_top1": train_top1, "onnx_val_top1": onnx_top1, "learning_rate": rate,
                "onnx_export": {"max_abs_diff": report.max_abs_diff, "rewrites": report.rewrites},
                "confusion": matrix, "per_class": per_class(matrix, data.class_names), "warnings": warnings,
-               "augmentation": {k: v for k, v in vars(augmentation).items() if v},
+               "augmentation": {k: v for k, v in asdict(augmentation).items() if v},
                "train_seconds": round(train_seconds, 2),
                "train_cpu_seconds": round(train_cpu_seconds, 2), "step_ms": round(float(np.median(per_step)), 2),
                "samples_per_s": round(batch * 1000 / float(np.median(per_step)), 1), "batch_size": batch,

@@ -32,6 +32,7 @@ from app.gui.job_controls import JobControls, error_details
 from app.gui.model_import_dialog import import_model_file
 from app.gui.model_library_panel import ModelLibraryPanel
 from app.gui.pages.capture_panel import CapturePanel
+from app.core.models.datasets import describe_data
 from app.gui.pages.training_report import report_html
 from app.gui.state import AppState, workspace
 from app.gui.theme import ACCENT, BAD, label_axes, titled_chart
@@ -144,9 +145,9 @@ class ModelPage(QWidget):
             if not folder:
                 return
             data = folder
-        # size: the network's own input size (ARCHITECTURES); colour: webcam captures are in colour
+        # size and colour: read from the folder (datasets.load_folder), as the CLI does
         config = TrainConfig(data=data, arch=self.arch.currentData(), epochs=self.epochs.value(),
-                             time_budget_s=3600, folder_options={} if data == "digits" else {"color": "RGB"})
+                             time_budget_s=3600)
         out = workspace() / "models" / time.strftime("trained-%Y%m%d-%H%M%S")
         self.history: list[tuple[int, float, float]] = []
         self.started = time.monotonic()
@@ -177,9 +178,9 @@ class ModelPage(QWidget):
             remaining = elapsed / max(done, 1e-6) - elapsed
             self.eta.setText(f"epoch {event['epoch']}/{epochs} · loss {event['loss']:.3f} · "
                              f"about {remaining:.0f} s left")
-        elif event["type"] == "warning":  # class balance: shown while it trains, not only after
-            self.warnings.append(event["message"])
-            self.report.setPlainText("\n".join(f"⚠ {w}" for w in self.warnings))
+        elif event["type"] in ("warning", "data"):  # what was read, class balance: before training ends
+            self.warnings.append(f"⚠ {event['message']}" if event["type"] == "warning" else describe_data(event))
+            self.report.setPlainText("\n".join(self.warnings))
             self.report.show()
         elif event["type"] == "epoch":
             self.history.append((event["epoch"], event["loss"], event["val_accuracy"]))

@@ -3,9 +3,23 @@ from __future__ import annotations
 
 from html import escape
 
+from app.core.models.datasets import describe_data
+
 
 def _pct(value) -> str:
     return "—" if value is None else f"{value * 100:.0f} %"
+
+
+def _stopped(metrics: dict) -> str:
+    """"budget: 52 s of 50 s"; older metrics.json files carry only the detail."""
+    reason, detail = metrics.get("stop_reason"), str(metrics.get("stopped", ""))
+    return f"{reason}: {detail}" if reason and reason != detail else detail
+
+
+def _data_summary(metrics: dict) -> dict:
+    return {"classes": metrics["class_counts"], "color": metrics.get("color", "?"),
+            "input_size": metrics["input_size"], "image_sizes": metrics["image_sizes"],
+            "train_samples": metrics["train_samples"], "val_samples": metrics["val_samples"]}
 
 
 def report_html(metrics: dict) -> str:
@@ -15,13 +29,15 @@ def report_html(metrics: dict) -> str:
     parts = [f"<p><b>Held-out top-1 {metrics['val_top1'] * 100:.1f} %</b> on {metrics['val_samples']} images "
              f"never trained on (training set: {metrics['train_top1'] * 100:.1f} %, "
              f"{metrics['train_samples']} images). {escape(metrics['arch'])}, {metrics['epochs']} epochs "
-             f"({escape(str(metrics['stopped']))}), {metrics['train_seconds']:.1f} s, "
+             f"(stopped by {escape(_stopped(metrics))}), {metrics['train_seconds']:.1f} s, "
              f"{metrics['step_ms']:.0f} ms/step.</p>"]
+    for line in metrics.get("warnings", []):  # first: they say what to change
+        parts.append(f"<p style='color:#a60'>⚠ {escape(line)}</p>")
     if metrics.get("train_top1", 0) - metrics["val_top1"] > 0.1:
         parts.append("<p style='color:#a33'>The training set scores far higher than the held-out split: "
                      "the model memorises. More, more varied images help.</p>")
-    for line in metrics.get("warnings", []):
-        parts.append(f"<p style='color:#a60'>⚠ {escape(line)}</p>")
+    if metrics.get("image_sizes"):
+        parts.append(f"<p>Data: {escape(describe_data(_data_summary(metrics)))}.</p>")
     matrix = metrics.get("confusion")
     if matrix and len(names) <= 20:
         head = "".join(f"<th>{escape(n[:10])}</th>" for n in names)
