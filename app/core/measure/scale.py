@@ -86,9 +86,11 @@ def load(url: str, token: str | None, inputs: np.ndarray, requests: int, concurr
             "p99_ms": round(float(p99), 3), "per_replica": dict(sorted(replicas.items()))}
 
 
-def load_for(url: str, token: str | None, inputs: np.ndarray, seconds: float, concurrency: int) -> dict:
+def load_for(url: str, token: str | None, inputs: np.ndarray, seconds: float, concurrency: int,
+             raw: bool = False) -> dict:
     """`concurrency` clients, each on its own keep-alive connection, send back to back for `seconds`
-    (a bounded run on a shared machine, whatever the server's speed). Failed requests are counted."""
+    (a bounded run on a shared machine, whatever the server's speed). Failed requests are counted.
+    raw: also return every latency (`latencies_ms`), to pool interleaved rounds."""
     from app.core.cloud.client import CloudRuntime
 
     latencies: list[float] = []
@@ -127,7 +129,7 @@ def load_for(url: str, token: str | None, inputs: np.ndarray, seconds: float, co
     return {"seconds": seconds, "concurrency": concurrency, "answered": int(ok.size), "errors": len(errors),
             "error_samples": errors[:5], "wall_s": round(wall, 3), "throughput_per_s": round(ok.size / wall, 1),
             "p50_ms": round(float(p50), 3), "p99_ms": round(float(p99), 3),
-            "per_replica": dict(sorted(replicas.items()))}
+            "per_replica": dict(sorted(replicas.items()))} | ({"latencies_ms": latencies} if raw else {})
 
 
 def _cpu_seconds(pid: int) -> dict[str, float]:
