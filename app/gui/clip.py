@@ -2,11 +2,16 @@
 (QWidget.grab(), GUI thread, up to 15 times a second) and a ClipWriter thread encodes. Only a grab
 that differs from the last one recorded is kept — a new live frame, a new caption — so a loaded
 machine gives fewer frames, never repeats; the file states the real rate (frames ÷ seconds) and
-plays as long as it was recorded. The REC indicator shows that rate while recording."""
+plays as long as it was recorded. The REC indicator shows that rate while recording.
+
+A grab renders the whole window on the GUI thread (tens of ms on a loaded machine), so when the
+caller can count its new live frames (`frames`), the window is grabbed only after a new one, and
+once a second for anything else that changed (captions, the REC clock)."""
 from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
@@ -37,9 +42,12 @@ class ClipRecorder(QObject):
 
     changed = Signal()
 
-    def __init__(self, widget: QWidget, fps: int = CLIP_FPS) -> None:
+    def __init__(self, widget: QWidget, fps: int = CLIP_FPS, frames: Callable[[], int] | None = None) -> None:
+        """frames: how many live frames the window has shown so far (None: grab at every tick)."""
         super().__init__(widget)
-        self.widget, self.fps = widget, fps
+        self.widget, self.fps, self._frames = widget, fps, frames
+        self._seen: int | None = None  # frames() at the last grab
+        self._grabbed_at = 0.0
         self.writer: ClipWriter | None = None
         self.path: Path | None = None
         self.saved: Path | None = None
@@ -65,6 +73,7 @@ class ClipRecorder(QObject):
             return self.path
         self.path, self.saved, self.error, self.real_fps = new_clip_path(folder), None, None, None
         self.seconds, self.written, self.grabs, self._last = float(seconds), 0, 0, None
+        self._seen, self._grabbed_at = None, 0.0
         self.writer = ClipWriter(self.path, self.fps)
         self.started, self._shown_second = time.monotonic(), -1
         self.grab_timer.start()
@@ -88,7 +97,10 @@ class ClipRecorder(QObject):
         if self.writer is None:
             return
         elapsed = time.monotonic() - self.started
-        if elapsed < self.seconds:
+        seen = self._frames() if self._frames is not None else None
+        due = seen is None or seen != self._seen or elapsed - self._grabbed_at >= 1.0
+        if elapsed < self.seconds and due:
+            self._seen, self._grabbed_at = seen, elapsed
             rgb = grab_rgb(self.widget)
             self.grabs += 1
             if self._last is None or rgb.shape != self._last.shape or not np.array_equal(rgb, self._last):
