@@ -279,10 +279,16 @@ def run(models: list[str], threads_list: list[int], seconds: float, rounds: int)
 
 
 def _cpu() -> str:
+    """The CPU as lscpu names it, with family/model and the SIMD that matters for INT8 (VNNI)."""
     try:
-        return next(line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                    if line.startswith("model name"))
-    except (OSError, StopIteration):
+        info = dict(line.split(":", 1) for line in Path("/proc/cpuinfo").read_text().split("\n\n")[0].splitlines()
+                    if ":" in line)
+        info = {k.strip(): v.strip() for k, v in info.items()}
+        flags = info.get("flags", "").split()
+        simd = "AVX-512 with VNNI" if "avx512_vnni" in flags else "AVX-512" if "avx512f" in flags else \
+            "AVX2" if "avx2" in flags else "no AVX2"
+        return f"{info['model name']} (family {info.get('cpu family', '?')}, model {info.get('model', '?')}; {simd})"
+    except (OSError, KeyError, ValueError):
         return platform.processor()
 
 
