@@ -5,7 +5,8 @@
 For each model: rounds alternate a bare C++ Predict loop (in the shim), the shim's whole predict
 path in a C++ loop (bind, Predict, copy out), and a Python LiteModel.predict loop on the same bound
 input; onnxruntime on the same ONNX runs alongside for context. Medians over rounds;
-overhead = Python − bare C++ Predict per call. `python_side_only_us` stubs the foreign call out.
+overhead = Python − bare C++ Predict per call. `python_side_only_us` stubs the foreign call out;
+`lite_context_switches_per_predict` counts the process's context switches over the C++ Predict loop.
 """
 from __future__ import annotations
 
@@ -25,7 +26,24 @@ import onnx_models  # noqa: E402  (the same small models the tests build)
 
 from converters.lite import LiteModel, convert  # noqa: E402
 
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def context_switches() -> int:
+    """Context switches so far, summed over this process's threads (Lite's actor thread included)."""
+    total = 0
+    for task in Path("/proc/self/task").iterdir():
+        try:
+            for line in (task / "status").read_text().splitlines():
+                if "ctxt_switches:" in line:  # voluntary and nonvoluntary
+                    total += int(line.split()[-1])
+        except OSError:
+            continue
+    return total
+
+
 MODELS = {
+    "digits_sample_1x1x28x28": lambda p: ROOT / "sample_models" / "digits" / "model.onnx",
     "tiny_cnn_1x3x16x16": lambda p: onnx_models.conv_net(p),
     "digits_like_cnn_1x1x28x28": onnx_models.gap_net,
     "mlp_3072_256_10": lambda p: onnx_models.mlp(p),
@@ -63,6 +81,9 @@ def measure(name: str, build, folder: Path, rounds: int, iters: int, threads: in
             fresh.append(per_call(lambda: model.predict(frames[next(calls) % 16]), iters))
             onnxrt.append(per_call(lambda: session.run(None, {feed_name: x}), iters))
     # Rounds alternate, so the machine's state is shared; the median round is reported.
+        before = context_switches()
+        model.time_native_predict(iters)
+        switches = (context_switches() - before) / iters  # Lite hands each run to its actor thread and back
         real_call = model._predict
         model._predict = lambda *args: 0  # the Python side alone: everything but the foreign call
         python_only = per_call(lambda: model.predict(x), iters)
@@ -76,7 +97,8 @@ def measure(name: str, build, folder: Path, rounds: int, iters: int, threads: in
             "lite_python_new_array_each_call_us": round(us(fresh), 2),
             "bridge_overhead_new_array_us": round(us(fresh) - us(native), 2),
             "onnxruntime_python_us": round(us(onnxrt), 2),
-            "lite_python_vs_onnxruntime": round(us(python) / us(onnxrt), 2)}
+            "lite_python_vs_onnxruntime": round(us(python) / us(onnxrt), 2),
+            "lite_context_switches_per_predict": round(switches, 2)}
 
 
 def main() -> int:

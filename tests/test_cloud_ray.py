@@ -85,6 +85,11 @@ def test_health_says_where_it_runs(ray_server):
     assert "local single-node Ray on 127.0.0.1" in ray["where"] and ray["address"] == "local"
     assert ray["scaling"] == {"mode": "fixed", "replicas": 2} and ray["replicas_running"] == 2
     assert [n["ip"] for n in ray["nodes"]] == ["127.0.0.1"]
+    # the replicas share this machine's cores instead of each starting a pool as large as the machine
+    from app.core.models.mindspore_cpu import usable_cores
+
+    assert ray["threads_per_replica"] == health["threads"] == max(1, usable_cores() // 2)
+    assert ray["batching"]["max_batch"] >= 1 and ray["startup_s"]["ray_init"] > 0
 
 
 def test_every_ray_port_listens_on_loopback(ray_server):
@@ -176,6 +181,9 @@ def test_load_8_clients_survives_a_killed_replica(ray_server, samples, expected,
         time.sleep(1)
     assert _health(ray_server)["ray"]["replicas_running"] == 2
     assert report["killed_replica_pid"][0] not in [p.pid for p in _tree(ray_server.pid)]
+    ray = _health(ray_server)["ray"]  # the dead replica is no longer listed as one that serves
+    assert report["killed_replica_pid"][0] not in [r["pid"] for r in ray["replicas"].values()]
+    assert len(ray["replicas_gone"]) == 1 and all(psutil.pid_exists(r["pid"]) for r in ray["replicas"].values())
 
 
 @pytest.mark.long

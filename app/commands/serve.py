@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 
+from app.core.cloud.ray_engine import BATCH_WAIT_MS, MAX_BATCH
 from app.core.cloud.server import (
     DEFAULT_MAX_BODY_MB,
     DEFAULT_PORT,
@@ -21,15 +22,18 @@ def cmd_serve(args) -> int:
     max_body = int(args.max_body_mb * 2**20)
     try:
         if args.engine == "ray":
-            from app.core.cloud.ray_engine import Scaling, serve_ray
+            from app.core.cloud.ray_engine import Batching, Scaling, serve_ray
 
             scaling = Scaling.parse(args.replicas, args.autoscale)
+            batching = Batching(MAX_BATCH if args.max_batch is None else args.max_batch,
+                                BATCH_WAIT_MS if args.batch_wait_ms is None else args.batch_wait_ms)
             serve_ray(args.model, host=args.host, port=args.port, token=token, max_body=max_body,
                       announce=args.announce, scaling=scaling, address=args.address, runtime=args.runtime,
-                      cpus_per_replica=args.replica_cpus)
+                      cpus_per_replica=args.replica_cpus, batching=batching)
         else:
-            if args.replicas is not None or args.autoscale or args.address or args.runtime != "mindspore":
-                raise ValueError("--replicas, --autoscale, --address and --runtime need --engine ray")
+            if (args.replicas is not None or args.autoscale or args.address or args.runtime != "mindspore"
+                    or args.max_batch is not None or args.batch_wait_ms is not None):
+                raise ValueError("--replicas, --autoscale, --address, --runtime and the batch options need --engine ray")
             require_mindspore("The cloud tier")
             serve(args.model, host=args.host, port=args.port, token=token, max_body=max_body, announce=args.announce)
     except KeyboardInterrupt:
@@ -54,5 +58,9 @@ def add_cli(subparsers) -> None:
     p.add_argument("--runtime", choices=tuple(MODEL_FILES), default="mindspore",
                    help="engine ray: what each replica runs (onnxruntime serves the folder's model.onnx)")
     p.add_argument("--replica-cpus", type=float, default=1.0, help="engine ray: CPUs Ray reserves per replica")
+    p.add_argument("--max-batch", type=int, help=f"engine ray: requests sent to a replica in one call "
+                                                 f"(default {MAX_BATCH}; 1: one call per request)")
+    p.add_argument("--batch-wait-ms", type=float, help=f"engine ray: how long the first request of a batch "
+                                                       f"waits for others (default {BATCH_WAIT_MS})")
     p.add_argument("--announce", action="store_true", help=argparse.SUPPRESS)  # for start_server_process
     p.set_defaults(func=cmd_serve)

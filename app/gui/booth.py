@@ -208,7 +208,7 @@ class BoothWindow(QWidget):
                              f"{EXIT_CHORD} leaves booth mode")
         self.footer.setStyleSheet(f"font-size: 18px; color: {DARK['muted']};")
         layout.addWidget(self.footer)
-        self.recorder = ClipRecorder(self)
+        self.recorder = ClipRecorder(self, frames=lambda: sum(view.frames_shown for view in self.views))
         self.recorder.changed.connect(self._clip_changed)
         self.saved_timer = QTimer(self, singleShot=True, interval=30_000, timeout=self.saved_label.hide)
 

@@ -155,6 +155,7 @@ class LiteModel:
         self._out_bufs = [np.empty(0 if s.dynamic else s.shape, s.dtype) for s in self.outputs]
         self._out_ptrs = (c_void_p * n_out)(*[b.__array_interface__["data"][0] for b in self._out_bufs])
         self._bound: list[np.ndarray | None] = [None] * n_in  # the arrays Lite reads from
+        self._one_input = n_in == 1
         self._predict = self._lib.es_model_predict
 
     def resize(self, shapes: Sequence[Sequence[int]] | Mapping[str, Sequence[int]]) -> None:
@@ -183,6 +184,12 @@ class LiteModel:
         Input arrays are bound, not copied. Outputs land in buffers owned by the model;
         copy=False returns those buffers themselves (overwritten by the next call).
         """
+        if type(inputs) is np.ndarray and self._one_input:  # the live loop's case: the fewest Python steps
+            with self._lock:
+                handle = self._check_open()
+                if inputs is not self._bound[0]:
+                    self._bind(0, inputs)
+                return self._run(handle, copy)
         if type(inputs) is np.ndarray:
             inputs = (inputs,)
         elif isinstance(inputs, Mapping):
@@ -194,16 +201,20 @@ class LiteModel:
             for i, arr in enumerate(inputs):
                 if arr is not self._bound[i]:  # hot path: a new array each frame
                     self._bind(i, arr)
+            return self._run(handle, copy)
+
+    def _run(self, handle: int, copy: bool) -> list[np.ndarray]:
+        """Under the lock, inputs bound: run, and hand out the outputs."""
+        rc = self._predict(handle, self._in_ptrs, self._in_sizes, self._out_ptrs, self._out_sizes)
+        if rc == -2:  # output shapes changed (after a resize): describe again, run again
+            bound = self._bound
+            self._refresh()
+            for i, arr in enumerate(bound):
+                self._bind(i, arr)
             rc = self._predict(handle, self._in_ptrs, self._in_sizes, self._out_ptrs, self._out_sizes)
-            if rc == -2:  # output shapes changed (after a resize): describe again, run again
-                bound = self._bound
-                self._refresh()
-                for i, arr in enumerate(bound):
-                    self._bind(i, arr)
-                rc = self._predict(handle, self._in_ptrs, self._in_sizes, self._out_ptrs, self._out_sizes)
-            if rc != 0:
-                raise LiteError(f"Lite predict failed: {native.last_error(self._lib)}")
-            return [buf.copy() for buf in self._out_bufs] if copy else list(self._out_bufs)
+        if rc != 0:
+            raise LiteError(f"Lite predict failed: {native.last_error(self._lib)}")
+        return [buf.copy() for buf in self._out_bufs] if copy else list(self._out_bufs)
 
     def _bind(self, i: int, arr: np.ndarray) -> None:
         spec = self.inputs[i]

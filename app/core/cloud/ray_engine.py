@@ -50,6 +50,10 @@ RETRY_PAUSE_S = 0.2  # doubled after each failed attempt: gives Serve time to ro
 REPLICA_QUEUE = 4  # requests a replica holds at once: one runs, the rest wait there instead of in the driver
 TARGET_ONGOING = 2.0  # autoscaling: add replicas when each holds more than this on average
 SHIPPED = ("preprocess.json", "labels.json")  # sent to each replica along with the model file
+# Requests that arrive together go to a replica in one call (docs/scale.md: the Ray hop, not the model,
+# costs several CPU ms per call on one box). The first request of a batch waits at most this long.
+MAX_BATCH = 8
+BATCH_WAIT_MS = 2.0
 
 
 @dataclass(frozen=True)
@@ -90,12 +94,41 @@ class Scaling:
         return {"mode": "fixed", "replicas": self.replicas}
 
 
+@dataclass(frozen=True)
+class Batching:
+    max_batch: int = MAX_BATCH  # 1: one Ray call per request
+    wait_ms: float = BATCH_WAIT_MS
+
+    def __post_init__(self) -> None:
+        if self.max_batch < 1 or not 0 <= self.wait_ms <= 1000:
+            raise EngineError(f"--max-batch must be ≥ 1 and --batch-wait-ms within 0-1000, "
+                              f"got {self.max_batch} and {self.wait_ms}")
+
+    def describe(self) -> dict:
+        return {"max_batch": self.max_batch, "wait_ms": self.wait_ms}
+
+
+class ReplicaError(RuntimeError):
+    """The model failed on one request inside its replica (the others of its batch are answered)."""
+
+
+def replica_threads(address: str | None, scaling: Scaling, cpus_per_replica: float) -> int:
+    """MindSpore's kernel threads in each replica. On a private node the replicas share this machine:
+    usable cores ÷ most replicas (at least 1), so that replicas × threads never exceeds the cores. On a
+    cluster a replica's share is the CPUs Ray reserves for it."""
+    from app.core.models.mindspore_cpu import usable_cores
+
+    if address is None:
+        return max(1, usable_cores() // scaling.most)
+    return max(1, int(cpus_per_replica))
+
+
 # -- inside each replica (a Ray worker process) ---------------------------------------------------
 class OnnxModel:
     """The ONNX variant of a replica's model: model.onnx + preprocess.json through onnxruntime."""
     runtime = "onnxruntime"
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, threads: int = 1) -> None:
         import onnxruntime
 
         from app.core.preprocess import PreprocessSpec
@@ -104,7 +137,8 @@ class OnnxModel:
         started = time.perf_counter()
         self.version = onnxruntime.__version__
         self.spec = PreprocessSpec.load(folder / "preprocess.json")
-        self._session = OnnxRuntime(folder / MODEL_FILES["onnxruntime"], threads=1)  # one core per replica
+        self.threads = threads
+        self._session = OnnxRuntime(folder / MODEL_FILES["onnxruntime"], threads=threads)
         self.predict(np.zeros(tuple(self.spec.input_shape), np.float32))
         self.load_ms = (time.perf_counter() - started) * 1000
 
@@ -136,7 +170,7 @@ class ModelReplica:
     """One Serve replica: writes the shipped files to its own temp folder and loads the model there,
     so a replica on another machine needs no copy of the package."""
 
-    def __init__(self, files: dict[str, bytes], runtime: str) -> None:
+    def __init__(self, files: dict[str, bytes], runtime: str, threads: int = 1) -> None:
         import ray
         from ray import serve
 
@@ -150,17 +184,19 @@ class ModelReplica:
         for name, data in files.items():
             (self._folder / name).write_bytes(data)
         if runtime == "onnxruntime":
-            self._model = OnnxModel(self._folder)
+            self._model = OnnxModel(self._folder, threads)
         else:
             from app.core.cloud.server import MindSporeModel
 
-            self._model = MindSporeModel(self._folder, scratch=self._folder)  # MindSpore's dumps land there too
+            # MindSpore's dumps land in the folder too
+            self._model = MindSporeModel(self._folder, scratch=self._folder, threads=threads)
         self._lock = threading.Lock()  # Serve may call a sync method from several threads; the graph runs one at a time
         self._where = {"replica": serve.get_replica_context().replica_id.unique_id, "pid": os.getpid(),
                        "node": ray.util.get_node_ip_address()}
 
     def describe(self) -> dict:
-        return {"version": self._model.version, "load_ms": self._model.load_ms, **self._where}
+        return {"version": self._model.version, "load_ms": self._model.load_ms, "threads": self._model.threads,
+                **self._where}
 
     def predict(self, x: np.ndarray) -> tuple[list[np.ndarray], float, dict]:
         with self._lock:
@@ -168,6 +204,22 @@ class ModelReplica:
             outputs = self._model.predict(x)
             server_ms = (time.perf_counter() - started) * 1000
         return outputs, server_ms, self._where
+
+    async def predict_batch(self, xs: list[np.ndarray]) -> tuple[list, dict]:
+        """Several requests in one Ray call, run one by one: each answer is bit for bit what the single
+        process gives (a stacked batch changes the last bits with its neighbours), and a request that
+        fails fails alone. Per item: (outputs, server_ms) or the error's text."""
+        answers = []
+        with self._lock:
+            for x in xs:
+                started = time.perf_counter()
+                try:
+                    outputs = self._model.predict(x)
+                except Exception as exc:  # noqa: BLE001  (this request's error, returned to its own caller)
+                    answers.append(f"{type(exc).__name__}: {str(exc)[:200]}")
+                    continue
+                answers.append((outputs, (time.perf_counter() - started) * 1000))
+        return answers, self._where
 
     def __del__(self) -> None:
         shutil.rmtree(getattr(self, "_folder", ""), ignore_errors=True)
@@ -200,7 +252,8 @@ def _retryable() -> tuple[type[BaseException], ...]:
 class RayServedModel:
     """What create_app serves: the model's description plus `infer`, which awaits a replica."""
 
-    def __init__(self, handle, folder: Path, runtime: str, cluster: Cluster, scaling: Scaling) -> None:
+    def __init__(self, handle, folder: Path, runtime: str, cluster: Cluster, scaling: Scaling,
+                 batching: Batching | None = None, startup: dict | None = None) -> None:
         from app.core.preprocess import PreprocessSpec
 
         self._handle = handle
@@ -212,13 +265,79 @@ class RayServedModel:
         labels = folder / "labels.json"
         self.labels = json.loads(labels.read_text()) if labels.is_file() else None
         first = handle.describe.remote().result(timeout_s=600)
-        self.version, self.load_ms = first["version"], first["load_ms"]
+        self.version, self.load_ms, self.threads = first["version"], first["load_ms"], first.get("threads")
+        self.batching = batching or Batching()
+        self.startup = startup or {}
+        self._pending: list[tuple[np.ndarray, asyncio.Future]] = []
+        self._sending: set[asyncio.Future] = set()
+        self._timer: asyncio.TimerHandle | None = None
+        self.batches = Counter()  # calls sent to replicas, by batch size
         self.served: Counter[str] = Counter()  # requests answered, per replica
         self.replicas: dict[str, dict] = {first["replica"]: first}
         self.retries = 0  # attempts sent again after a replica failed
         self.errors = 0  # requests that failed after MAX_ATTEMPTS (answered 503) or for another reason (500)
 
     async def infer(self, x: np.ndarray) -> tuple[list[np.ndarray], float, str]:
+        if self.batching.max_batch <= 1:
+            return await self._infer_one(x)
+        future = asyncio.get_running_loop().create_future()
+        self._pending.append((x, future))
+        if len(self._pending) >= self.batching.max_batch:
+            self._flush()
+        elif self._timer is None:
+            self._timer = asyncio.get_running_loop().call_later(self.batching.wait_ms / 1000, self._flush)
+        return await future
+
+    def _flush(self) -> None:
+        """Send what waits (at most max_batch) to a replica; what is left starts the next wait."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        batch, self._pending = self._pending[:self.batching.max_batch], self._pending[self.batching.max_batch:]
+        if self._pending:
+            self._timer = asyncio.get_running_loop().call_later(self.batching.wait_ms / 1000, self._flush)
+        if batch:
+            task = asyncio.ensure_future(self._send(batch))
+            self._sending.add(task)  # held until done: the loop keeps only weak references to tasks
+            task.add_done_callback(self._sending.discard)
+
+    async def _send(self, batch: list[tuple[np.ndarray, asyncio.Future]]) -> None:
+        pause = RETRY_PAUSE_S
+        for attempt in range(1, MAX_ATTEMPTS + 1):
+            try:
+                answers, where = await self._handle.predict_batch.remote([x for x, _ in batch])
+                break
+            except self._retryable as exc:
+                if attempt == MAX_ATTEMPTS:
+                    self.errors += len(batch)
+                    failure = PayloadError(503, f"no replica answered after {MAX_ATTEMPTS} attempts "
+                                                f"({type(exc).__name__}); try again")
+                    return self._fail(batch, failure)
+                self.retries += len(batch)
+                await asyncio.sleep(pause)
+                pause *= 2
+            except Exception as exc:  # noqa: BLE001  (each waiting request gets it: create_app answers 500)
+                self.errors += len(batch)
+                return self._fail(batch, exc)
+        self.batches[len(batch)] += 1
+        self.replicas.setdefault(where["replica"], where)
+        for (_, future), answer in zip(batch, answers):
+            if future.done():  # its client went away
+                continue
+            if isinstance(answer, str):
+                self.errors += 1
+                future.set_exception(ReplicaError(answer))
+            else:
+                self.served[where["replica"]] += 1
+                future.set_result((answer[0], answer[1], where["replica"]))
+
+    @staticmethod
+    def _fail(batch, exc: BaseException) -> None:
+        for _, future in batch:
+            if not future.done():
+                future.set_exception(exc)
+
+    async def _infer_one(self, x: np.ndarray) -> tuple[list[np.ndarray], float, str]:
         pause = RETRY_PAUSE_S
         for attempt in range(1, MAX_ATTEMPTS + 1):
             try:
@@ -252,12 +371,31 @@ class RayServedModel:
             pass
         nodes = [{"ip": n["NodeManagerAddress"], "cpus": n["Resources"].get("CPU", 0)}
                  for n in ray.nodes() if n.get("Alive")]
+        alive = self._alive_replicas()
         replicas = {rid: {"pid": info["pid"], "node": info["node"], "requests": self.served.get(rid, 0)}
-                    for rid, info in self.replicas.items()}
+                    for rid, info in self.replicas.items() if alive is None or rid in alive}
+        gone = {rid: self.served.get(rid, 0) for rid in self.replicas if alive is not None and rid not in alive}
         return {"engine": "ray", "ray": {"where": self.cluster.where, "address": self.cluster.address or "local",
                                          "version": ray.__version__, "nodes": nodes,
                                          "scaling": self.scaling.describe(), "replicas_running": running,
-                                         "replicas": replicas, "retries": self.retries, "errors": self.errors}}
+                                         "threads_per_replica": self.threads,
+                                         "batching": self.batching.describe() | {
+                                             "calls_by_size": {str(k): v for k, v in sorted(self.batches.items())}},
+                                         "startup_s": self.startup,
+                                         "replicas": replicas, "replicas_gone": gone,
+                                         "retries": self.retries, "errors": self.errors}}
+
+    def _alive_replicas(self) -> set[str] | None:
+        """The ids of this application's replicas that Ray still lists: a dead replica's actor name is
+        released by the GCS. None when Ray cannot say (then every replica seen is listed)."""
+        import ray
+
+        try:
+            names = ray.util.list_named_actors(all_namespaces=True)
+        except Exception:  # noqa: BLE001  (the cluster went away: health still answers)
+            return None
+        prefix = f"SERVE_REPLICA::{self.cluster.app_name}#{DEPLOYMENT}#"
+        return {a["name"][len(prefix):] for a in names if a["name"].startswith(prefix)}
 
 
 def _ray_environment(local: bool, address: str | None = None) -> None:
@@ -270,6 +408,10 @@ def _ray_environment(local: bool, address: str | None = None) -> None:
         os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
         os.environ[LOOPBACK_ENV] = "1"
         os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")  # no usage report from a private node
+        # Ray starts its workers at nice 15 by default: the replicas then lose every contest for the cores
+        # to this very front and its clients. They run at the server's own priority instead (a background
+        # server is already niced as a whole).
+        os.environ.setdefault("RAY_worker_niceness", "0")
         # Ray's token auth with a token of this server's own, held in the environment its processes
         # inherit: nothing written to ~/.ray/auth_token, and no other Ray on this machine shares it.
         os.environ["RAY_AUTH_MODE"] = "token"
@@ -341,7 +483,8 @@ def _connect(address: str | None, scaling: Scaling, model_bytes: int) -> Cluster
     return Cluster(address)
 
 
-def _deploy(folder: Path, runtime: str, scaling: Scaling, cluster: Cluster, cpus_per_replica: float):
+def _deploy(folder: Path, runtime: str, scaling: Scaling, cluster: Cluster, cpus_per_replica: float,
+            threads: int = 1):
     import logging
 
     from ray import serve
@@ -357,7 +500,7 @@ def _deploy(folder: Path, runtime: str, scaling: Scaling, cluster: Cluster, cpus
         max_constructor_retry_count=3,  # a model that cannot load fails the start in minutes, not for ever
         **scaling.options())(ModelReplica)
     try:
-        return serve.run(deployment.bind(files, runtime), name=cluster.app_name, route_prefix=None)
+        return serve.run(deployment.bind(files, runtime, threads), name=cluster.app_name, route_prefix=None)
     except Exception as exc:  # noqa: BLE001  (e.g. MindSpore missing on a node: Serve says why in its message)
         raise EngineError(f"the Ray Serve deployment failed: {_cause(str(exc) + chr(10) + _why(cluster))}") from None
 
@@ -421,7 +564,8 @@ def _end_descendants() -> None:
 
 def serve_ray(model_dir: str | Path, host: str = "127.0.0.1", port: int = 8765, token: str | None = None,
               max_body: int = 16 * 2**20, announce: bool = False, scaling: Scaling = Scaling(),
-              address: str | None = None, runtime: str = "mindspore", cpus_per_replica: float = 1.0) -> None:
+              address: str | None = None, runtime: str = "mindspore", cpus_per_replica: float = 1.0,
+              batching: Batching = Batching()) -> None:
     """Serve the package's model through Ray Serve replicas until SIGTERM/Ctrl+C (this process only)."""
     require_ray()
     if runtime not in MODEL_FILES:
@@ -435,9 +579,15 @@ def serve_ray(model_dir: str | Path, host: str = "127.0.0.1", port: int = 8765, 
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
     cluster = None
     try:
+        started = time.perf_counter()
         cluster = _connect(address, scaling, (folder / MODEL_FILES[runtime]).stat().st_size)
-        handle = _deploy(folder, runtime, scaling, cluster, cpus_per_replica)
-        model = RayServedModel(handle, folder, runtime, cluster, scaling)
+        connected = time.perf_counter()
+        handle = _deploy(folder, runtime, scaling, cluster, cpus_per_replica,
+                         replica_threads(address, scaling, cpus_per_replica))
+        deployed = time.perf_counter()
+        # where the start-up time goes (docs/scale.md): Ray's own processes, then the replicas' start
+        startup = {"ray_init": round(connected - started, 2), "serve_deploy": round(deployed - connected, 2)}
+        model = RayServedModel(handle, folder, runtime, cluster, scaling, batching, startup)
         replicas = (f"{scaling.autoscale[0]}-{scaling.autoscale[1]} replicas (autoscaling)" if scaling.autoscale
                     else f"{scaling.replicas} replica{'s' * (scaling.replicas > 1)}")
         run_app(create_app(model, token, max_body), sock, host, announce,

@@ -95,7 +95,9 @@ class MindSporeModel:
     runtime = "mindspore"
     file_name = MODEL_FILE
 
-    def __init__(self, folder: Path, scratch: Path | None = None) -> None:
+    def __init__(self, folder: Path, scratch: Path | None = None, threads: int | None = None) -> None:
+        """threads: MindSpore's kernel threads (default: the usable cores). Replicas sharing a machine pass
+        cores ÷ replicas: each MindSpore would otherwise start a pool as large as the machine."""
         os.environ.setdefault("OPENCV_IO_MAX_IMAGE_PIXELS", str(MAX_IMAGE_PIXELS))
         from app.core.files import enter_mindspore_scratch
 
@@ -103,11 +105,13 @@ class MindSporeModel:
         # started by the app: the parent owns (and removes) the scratch folder, even if this process is killed;
         # a Ray replica passes a folder of its own
         enter_mindspore_scratch(scratch or os.environ.get(SCRATCH_ENV) or None)
-        from app.core.models.mindspore_cpu import prepare_environment
+        from app.core.models.mindspore_cpu import configure_threads, prepare_environment
 
         prepare_environment()  # oneDNN's fast kernels on AVX-512 CPUs (see mindspore_cpu)
         import mindspore as ms
         from mindspore import Tensor, nn
+
+        self.threads = configure_threads(threads)
 
         from app.core.preprocess import PreprocessSpec
 
@@ -197,7 +201,8 @@ def create_app(model: Any, token: str | None = None, max_body: int = int(DEFAULT
                   model.runtime: model.version, "input_shape": list(model.input_shape),  # "mindspore": "2.10.0"
                   "input_name": model.spec.input_name, "labels": model.labels, "load_ms": round(model.load_ms, 2),
                   "size_bytes": (model.folder / model.file_name).stat().st_size,
-                  "max_body_bytes": max_body, "pid": os.getpid(), **_memory()}
+                  "max_body_bytes": max_body, "pid": os.getpid(), "threads": getattr(model, "threads", None),
+                  **_memory()}
         return answer | (model.engine_health() if hasattr(model, "engine_health") else {"engine": "uvicorn"})
 
     readers: dict[str, Callable[[bytes, Request], np.ndarray]] = {

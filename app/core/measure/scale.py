@@ -86,6 +86,52 @@ def load(url: str, token: str | None, inputs: np.ndarray, requests: int, concurr
             "p99_ms": round(float(p99), 3), "per_replica": dict(sorted(replicas.items()))}
 
 
+def load_for(url: str, token: str | None, inputs: np.ndarray, seconds: float, concurrency: int,
+             raw: bool = False) -> dict:
+    """`concurrency` clients, each on its own keep-alive connection, send back to back for `seconds`
+    (a bounded run on a shared machine, whatever the server's speed). Failed requests are counted.
+    raw: also return every latency (`latencies_ms`), to pool interleaved rounds."""
+    from app.core.cloud.client import CloudRuntime
+
+    latencies: list[float] = []
+    errors: list[str] = []
+    replicas: Counter[str] = Counter()
+    lock = threading.Lock()
+    clients = [CloudRuntime(url, token) for _ in range(concurrency)]  # connected before the clock starts
+    deadline = time.perf_counter() + seconds
+
+    def client(runtime) -> None:
+        mine, i = [], 0
+        while time.perf_counter() < deadline:
+            started = time.perf_counter()
+            try:
+                runtime.predict(inputs[i % len(inputs)][None])
+                mine.append((time.perf_counter() - started) * 1000)
+            except Exception as exc:  # noqa: BLE001  (counted and reported, the run goes on)
+                with lock:
+                    errors.append(f"{type(exc).__name__}: {str(exc)[:160]}")
+            i += 1
+        with lock:
+            latencies.extend(mine)
+            replicas.update(runtime.replica_counts)
+
+    started = time.perf_counter()
+    try:
+        with ThreadPoolExecutor(concurrency) as pool:
+            for future in [pool.submit(client, c) for c in clients]:
+                future.result()
+    finally:
+        for c in clients:
+            c.close()
+    wall = time.perf_counter() - started
+    ok = np.asarray(latencies)
+    p50, p99 = (np.percentile(ok, [50, 99]) if ok.size else (float("nan"),) * 2)
+    return {"seconds": seconds, "concurrency": concurrency, "answered": int(ok.size), "errors": len(errors),
+            "error_samples": errors[:5], "wall_s": round(wall, 3), "throughput_per_s": round(ok.size / wall, 1),
+            "p50_ms": round(float(p50), 3), "p99_ms": round(float(p99), 3),
+            "per_replica": dict(sorted(replicas.items()))} | ({"latencies_ms": latencies} if raw else {})
+
+
 def _cpu_seconds(pid: int) -> dict[str, float]:
     """CPU time used so far by the server process (the front) and by its replicas, for cost per request."""
     import psutil
