@@ -148,7 +148,6 @@ class MainWindow(QMainWindow):
         self.state = AppState()
         self.runner = JobRunner(self)
         self.setWindowTitle("Edge Studio — cloud → edge → device with MindSpore")
-        self.resize(1200, 800)
         self.nav = QListWidget()
         self.nav.setObjectName("steps")
         self.nav.addItems(ALL_PAGES)
@@ -296,7 +295,7 @@ class MainWindow(QMainWindow):
         booth = self.booth
         booth.destroyed.connect(lambda: self._booth_gone(booth))
         self.booth.left.connect(live.autostart if resume_live else live.resume)
-        self.booth.showFullScreen()
+        self.booth.show_on(self.screen())
 
     def _booth_gone(self, booth) -> None:
         if self.booth is booth:  # not a newer booth entered before this one's deferred delete
@@ -310,9 +309,11 @@ class MainWindow(QMainWindow):
         self.health_label.setStyleSheet("color: #196619;" if bridge["ok"] else "color: #b00020;")
 
     def _restore(self) -> None:
+        from app.gui.screen_fit import fit_main_window
+
         geometry = self.settings.get("geometry")
-        if geometry:
-            self.restoreGeometry(QByteArray.fromBase64(geometry.encode()))
+        restored = bool(geometry) and self.restoreGeometry(QByteArray.fromBase64(geometry.encode()))
+        self.maximize = fit_main_window(self, restored)  # a small screen: shown maximized (run_gui)
 
     def closeEvent(self, event) -> None:
         self.settings.set("geometry", bytes(self.saveGeometry().toBase64()).decode())
@@ -345,7 +346,7 @@ def run_gui(booth: bool = False, first_frame_exit: bool = False, screenshot: str
 
     apply_theme(Settings().get("theme", "light"))
     window = MainWindow(lazy=True, start_live=not booth)  # `booth`: the live view starts when booth mode is left
-    window.show()
+    window.showMaximized() if window.maximize else window.show()
     done: list[bool] = []
 
     # the other pages are built once the first live frame is up (or when the user opens one)
