@@ -517,6 +517,7 @@ class BoothWindow(QWidget):
         if pipeline is None:
             return
         for i, view in enumerate(self.views):
+            pipeline.set_view(i, view.width(), view.height())  # overlays drawn in the pane's pixels
             latest = pipeline.latest(i) if i < len(pipeline.models) else None
             if latest is None or latest.seq == self._last_seq[i]:
                 continue

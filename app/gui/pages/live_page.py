@@ -316,6 +316,7 @@ class LivePage(QWidget):
         self.show_events()
         count = len(self.pipeline.models)
         for i in range(min(count, 2)):
+            self.pipeline.set_view(i, self.views[i].width(), self.views[i].height())  # overlays in pane pixels
             latest = self.pipeline.latest(i)
             if latest is not None and latest.image is not None and latest.seq not in self._recent[i]:
                 self._recent[i][latest.seq] = latest.image
