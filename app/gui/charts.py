@@ -55,6 +55,24 @@ class ChartWidget(pg.PlotWidget):
         else:  # handed on explicitly: Qt does not pass an ignored wheel event on when it was synthesized
             QApplication.sendEvent(area.viewport(), event)
 
+    def resizeEvent(self, event) -> None:  # noqa: N802
+        self.fit_title()  # first: the layout below then sizes the data area with the wrapped title
+        super().resizeEvent(event)
+
+    def fit_title(self) -> None:
+        """A title wider than the chart takes two lines: pyqtgraph sized the data area to the title and
+        pushed the chart past its widget, cutting the title's end off."""
+        item = self.getPlotItem()
+        if item is None or not item.titleLabel.text:  # None: pyqtgraph resizes while it builds the widget
+            return
+        title = item.titleLabel
+        title.item.setTextWidth(-1)
+        room = self.width() - self.getAxis("left").width() - 16
+        if title.item.boundingRect().width() > room > 60:
+            title.item.setTextWidth(room)
+        title.updateMin()
+        item.layout.invalidate()
+
     def mouseDoubleClickEvent(self, event) -> None:  # noqa: N802
         self.getPlotItem().vb.enableAutoRange()
         super().mouseDoubleClickEvent(event)

@@ -56,6 +56,8 @@ def apply_theme(name: str, app: QApplication | None = None) -> None:
             title = widget.getPlotItem().titleLabel
             if title.text:  # kept its creation colour: dark grey, unreadable on the dark theme
                 title.setText(title.text, color=colours["chart_fg"])
+                if hasattr(widget, "fit_title"):
+                    widget.fit_title()
             for side in ("left", "bottom"):
                 axis = widget.getAxis(side)
                 axis.setPen(colours["chart_fg"])
@@ -87,6 +89,8 @@ def set_title(plot, title: str) -> None:
     import pyqtgraph as pg
 
     plot.setTitle(title, size=TITLE_SIZE, color=pg.getConfigOption("foreground"))
+    if hasattr(plot, "fit_title"):
+        plot.fit_title()
 
 
 def label_axes(plot, bottom: tuple[str, str], left: tuple[str, str]) -> None:
