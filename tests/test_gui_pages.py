@@ -79,6 +79,7 @@ def test_model_page_cancel(qtbot, workspace, state, runner):
     qtbot.mouseClick(page.cancel_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: page.train_button.isEnabled(), timeout=60_000)
     assert "cancelled" in page.eta.text()
+    assert page.progress.value() == 0  # no half-full bar left behind
     assert not list((workspace / "models").glob("*/model.onnx"))
 
 

@@ -34,7 +34,7 @@ class ModelLibraryPanel(QGroupBox):
         super().__init__("Your models — click one and “Make active”; every model you train or import stays here")
         self.state = state
         self.library = library or ModelLibrary(workspace() / "library.json")
-        self.library.set_sample(SAMPLE_MODEL, "Digits CNN (the sample)",
+        self.library.set_sample(SAMPLE_MODEL, "Digits CNN",  # the list adds "(sample)"
                                 summary_of(_json(SAMPLE_MODEL / "metrics.json")))
         self.list = QListWidget()
         self.list.setObjectName("modelLibrary")

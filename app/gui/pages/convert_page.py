@@ -100,7 +100,7 @@ class ConvertPage(QWidget):
     def build(self, calibration_folder: str | None = None) -> None:
         calibration = None
         if self.calibration.currentData() == "folder":
-            calibration = calibration_folder or QFileDialog.getExistingDirectory(self, "Calibration folder")
+            calibration = calibration_folder or QFileDialog.getExistingDirectory(self, "Calibration folder", str(Path.home()))
             if not calibration:
                 return
         chosen = [name for name, check in self.checks.items() if check.isChecked()]

@@ -72,6 +72,7 @@ class QuantizePage(QWidget):
             box.setDecimals(2)
             box.setSpecialValueText("no limit")  # 0 = no limit
             box.setSuffix(suffix)
+            box.setMaximumWidth(120)  # three in a row fit an 800×600 screen
             box.setToolTip(f"Pick per tier: {label} (0 = no limit); changes the picks without running again")
             box.valueChanged.connect(self._limits_changed)
             self.limits[key] = box
@@ -80,7 +81,7 @@ class QuantizePage(QWidget):
         controls.addStretch(1)
         layout.addLayout(controls)
         limits = QHBoxLayout()  # a row of their own: beside the rest they pushed the page past 1024 px
-        limits.addWidget(QLabel("Pick per tier within"))
+        limits.addWidget(QLabel("Pick within"))
         for (key, box), label in zip(self.limits.items(), ("latency", "size", "metric ≥")):
             limits.addWidget(QLabel(label))
             limits.addWidget(box)

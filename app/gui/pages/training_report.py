@@ -8,14 +8,19 @@ def _pct(value) -> str:
     return "—" if value is None else f"{value * 100:.0f} %"
 
 
+def _stopped(reason) -> str:
+    """Why training stopped, unless it simply ran its epochs ("10 epochs (epochs)" said nothing)."""
+    return "" if not reason or reason == "epochs" else f" (stopped: {escape(str(reason))})"
+
+
 def report_html(metrics: dict) -> str:
     """Headline (held-out vs training-set top-1, so over-fitting shows), the class-balance warnings,
     and the confusion matrix with per-class recall and precision (rows: true class)."""
     names = metrics.get("class_names") or [str(i) for i in range(metrics.get("classes", 0))]
     parts = [f"<p><b>Held-out top-1 {metrics['val_top1'] * 100:.1f} %</b> on {metrics['val_samples']} images "
              f"never trained on (training set: {metrics['train_top1'] * 100:.1f} %, "
-             f"{metrics['train_samples']} images). {escape(metrics['arch'])}, {metrics['epochs']} epochs "
-             f"({escape(str(metrics['stopped']))}), {metrics['train_seconds']:.1f} s, "
+             f"{metrics['train_samples']} images). {escape(metrics['arch'])}, {metrics['epochs']} epochs"
+             f"{_stopped(metrics.get('stopped'))}, {metrics['train_seconds']:.1f} s, "
              f"{metrics['step_ms']:.0f} ms/step.</p>"]
     if metrics.get("train_top1", 0) - metrics["val_top1"] > 0.1:
         parts.append("<p style='color:#a33'>The training set scores far higher than the held-out split: "
