@@ -519,7 +519,7 @@ class BoothWindow(QWidget):
         for i, view in enumerate(self.views):
             pipeline.set_view(i, view.width(), view.height())  # overlays drawn in the pane's pixels
             latest = pipeline.latest(i) if i < len(pipeline.models) else None
-            if latest is None or latest.seq == self._last_seq[i]:
+            if latest is None or latest.seq == self._last_seq[i] or not self._own(i, latest.model):
                 continue
             self._last_seq[i] = latest.seq
             self.last_frame_at = time.monotonic()
@@ -527,6 +527,11 @@ class BoothWindow(QWidget):
                 self._healthy()
             if latest.image is not None:
                 view.show_frame(latest.image)
+
+    def _own(self, index: int, model: str) -> bool:
+        """A frame of the model this scene's pane `index` stands for (never another scene's)."""
+        setup = self.running_setup[0] if self.running_setup else None
+        return setup == self.scene.setup and index < 2 and SETUPS[setup][index] == model
 
     def _update_texts(self) -> None:
         """Captions and bars from the numbers measured now."""
@@ -547,7 +552,9 @@ class BoothWindow(QWidget):
         elif scene.panel == "race":
             slower = say.int8_slower(*(by_tier.get(t, {}).get("ms", {}).get("inference", {}).get("p50")
                                        for t in ("edge", "device")))
-            self.caption.setText(say.race_caption("running" if "cloud" in by_tier else self.cloud_status, slower))
+            cloud = "running" if "cloud" in by_tier else \
+                "starting" if self.cloud_status == "running" else self.cloud_status  # up, not yet in the race
+            self.caption.setText(say.race_caption(cloud, slower))
             self.race.set_rows(self._race_rows(by_tier))
         elif scene.panel == "shrink":
             self.caption.setText(say.shrink_caption(self._sizes()))
@@ -564,7 +571,9 @@ class BoothWindow(QWidget):
         for tier in ("cloud", "edge", "device"):
             ms = times.get(tier)
             if tier == "cloud" and tier not in by_tier:
-                text = {"starting": "starting…", "restarting": "restarting…"}.get(self.cloud_status, "not here")
+                # "not here" only when it is not: a server that answers joins at the next start of the race
+                text = {"starting": "starting…", "restarting": "restarting…",
+                        "running": "joining…"}.get(self.cloud_status, "not here")
                 rows.append(Row(tier, say.TIER_LABELS[tier], None, text))
                 continue
             note = "fastest" if tier == fastest and len(measured) > 1 else ""
@@ -661,6 +670,15 @@ class BoothWindow(QWidget):
             self._close(pipeline)
         close_pipeline(None, workdir)
         self._last_seq = [None, None]
+        self._warm_up_views()
+
+    def _warm_up_views(self) -> None:
+        """The panes drop the last pipeline's picture (a digit left in the face scene) and say they are
+        warming up until their own model's first frame."""
+        for view, stats in zip(self.views, self.pane_stats):
+            view.clear()
+            view.setText(WARMING_UP)
+            stats.setText("—")
 
     def leave(self) -> None:
         self.close()
