@@ -89,6 +89,9 @@ class ConvertPage(QWidget):
         self.table.setHorizontalHeaderLabels(COLUMNS)
         self.table.horizontalHeaderItem(ARM64_COLUMN).setToolTip(device_parity.COLUMN_TIP)
         self.table.verticalHeader().setVisible(False)
+        header = self.table.horizontalHeader()  # the verdicts next to the target: seen without scrolling sideways
+        header.moveSection(VERDICT_COLUMN, 1)
+        header.moveSection(ARM64_COLUMN, 2)
         layout.addWidget(self.table, 2)
         self.details = QPlainTextEdit()
         self.details.setReadOnly(True)
