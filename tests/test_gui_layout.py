@@ -222,3 +222,25 @@ def test_file_dialogs_open_in_the_home_folder(qtbot, tmp_path, monkeypatch):
     browse = next(b for b in deploy.findChildren(QPushButton) if b.text().startswith("Browse"))
     qtbot.mouseClick(browse, Qt.MouseButton.LeftButton)
     assert asked == [str(Path.home())]
+
+
+def test_named_ticks_are_thinned_to_the_axis_length(qtbot):
+    """Bar names on a narrow chart (Profile's variants at 800 px) keep apart: every other one is dropped."""
+    from PySide6.QtGui import QFontMetricsF
+
+    from app.gui.theme import titled_chart
+
+    plot = titled_chart("bars")
+    qtbot.addWidget(plot)
+    plot.resize(200, 200)
+    plot.show()
+    names = [(i, f"int8·{i}t-variant") for i in range(8)]
+    plot.getAxis("bottom").setTicks([names])
+    qtbot.wait(50)
+    axis = plot.getAxis("bottom")
+    shown = axis._tickLevels[0]
+    width = QFontMetricsF(axis.font()).horizontalAdvance(names[0][1])
+    assert 1 <= len(shown) < len(names) and len(shown) * width <= axis.width() + width
+    plot.resize(1600, 200)
+    qtbot.wait(50)
+    assert len(plot.getAxis("bottom")._tickLevels[0]) == len(names)  # room again: all of them

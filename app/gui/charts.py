@@ -34,6 +34,37 @@ class ReadableAxis(pg.AxisItem):
         return kept
 
 
+    # ticks a page set itself (decades, bar names): thinned the same way, again at every resize
+    def setTicks(self, ticks) -> None:  # noqa: N802
+        self._all_ticks = ticks
+        super().setTicks(self._thinned(ticks))
+
+    def resizeEvent(self, event=None) -> None:  # noqa: N802
+        if getattr(self, "_all_ticks", None):
+            super().setTicks(self._thinned(self._all_ticks))
+        super().resizeEvent(event)
+
+    def _thinned(self, ticks):
+        if not ticks:
+            return ticks
+        horizontal = self.orientation in ("bottom", "top")
+        length = self.width() if horizontal else self.height()
+        if length <= 0:
+            return ticks
+        metrics = QFontMetricsF(self.style.get("tickFont") or QFont())
+        thinned = []
+        for level in ticks:
+            level = list(level)
+            if not level:
+                thinned.append(level)
+                continue
+            need = (max(metrics.horizontalAdvance(str(text)) for _, text in level) + 10) if horizontal \
+                else metrics.height() + 4
+            stride = max(1, -(-int(need * len(level)) // int(length)))
+            thinned.append(level[::stride])
+        return thinned
+
+
 class ChartWidget(pg.PlotWidget):
     """A plot that lets the page scroll: the wheel zooms only with Ctrl held; a double-click resets."""
 
