@@ -244,3 +244,13 @@ def test_named_ticks_are_thinned_to_the_axis_length(qtbot):
     plot.resize(1600, 200)
     qtbot.wait(50)
     assert len(plot.getAxis("bottom")._tickLevels[0]) == len(names)  # room again: all of them
+
+
+def test_live_never_says_press_start_while_it_starts_by_itself(qtbot, tmp_path):
+    window = MainWindow(settings=Settings(tmp_path / "settings.json"), start_live=True)
+    qtbot.addWidget(window)
+    view = window.pages["Live"].views[0]
+    assert view.text() == "Starting…"
+    window.show()
+    qtbot.waitUntil(lambda: view.frames_shown > 0, timeout=120_000)
+    window.close()
