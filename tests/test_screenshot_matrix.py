@@ -135,5 +135,7 @@ def test_the_whole_matrix(size, tmp_path_factory):
     if shutil.which("montage"):
         tiles = sorted(DOCS_SHOTS.glob("*.png"), key=lambda p: (p.name.rsplit("-", 1)[-1], p.name))
         subprocess.run(["montage", "-label", "%t", "-pointsize", "11", *map(str, tiles), "-tile", "8x",
-                        "-geometry", "240x180+4+4", "-colors", "256", str(CONTACT_SHEET)], check=True)
+                        "-geometry", "240x180+4+4", str(CONTACT_SHEET)], check=True)
+        subprocess.run(["convert", str(CONTACT_SHEET), "-depth", "8", "-colors", "256", f"PNG8:{CONTACT_SHEET}"],
+                       check=True)  # a palette: 0.7 MB instead of 3
     assert not found["problems"], "\n".join(found["problems"])

@@ -122,15 +122,17 @@ class PointLabels:
         vb.sigRangeChanged.connect(self.place)
         vb.sigResized.connect(self.place)
 
-    def set(self, points: list[tuple[float, float, str]]) -> None:
+    def set(self, points: list[tuple]) -> None:
+        """points: (x, y, text) or (x, y, text, gap): gap, in pixels, keeps the text off a big marker."""
         for _, _, item in self.items:
             self.plot.removeItem(item)
-        self.items = []
-        for x, y, text in points:
+        self.items, self.gaps = [], []
+        for x, y, text, *gap in points:
             item = pg.TextItem(text, color=pg.getConfigOption("foreground"))  # the theme's; apply_theme follows
             item.setPos(x, y)
-            self.plot.addItem(item)
+            self.plot.addItem(item, ignoreBounds=True)  # moved as the view changes: never widens the range
             self.items.append((x, y, item))
+            self.gaps.append(float(gap[0]) if gap else 0.0)
         self.place()
 
     def place(self, *_) -> None:
@@ -140,13 +142,15 @@ class PointLabels:
         metrics = QFontMetricsF(QFont())
         bounds = vb.sceneBoundingRect()
         taken: list[QRectF] = []
-        for x, y, item in self.items:
-            at = vb.mapViewToScene(pg.Point(x, y))
+        for (x, y, item), gap in zip(self.items, self.gaps):
+            point = vb.mapViewToScene(pg.Point(x, y))
             w, h = metrics.horizontalAdvance(item.textItem.toPlainText()) + 8, metrics.height() + 4
             for ax, ay in self.OFFSETS:
+                at = point + pg.Point(gap * 0.7 * (1 - 2 * ax), gap * 0.7 * (2 * ay - 1) * -1)  # off the marker
                 box = QRectF(at.x() - ax * w, at.y() - ay * h, w, h)
                 if bounds.contains(box) and not any(box.intersects(other) for other in taken):
                     item.setAnchor((ax, ay))
+                    item.setPos(vb.mapSceneToView(at))
                     item.show()
                     taken.append(box)
                     break

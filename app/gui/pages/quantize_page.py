@@ -207,8 +207,8 @@ class QuantizePage(QWidget):
             if v.name in picked:
                 self.tradeoff.addItem(pg.ScatterPlotItem([log_x[r]], [points[r][1]], symbol="star", size=18,
                                                          brush=pg.mkBrush("#f2c200"), pen=pg.mkPen("#444")))
-        self.tradeoff_labels.set([(x, y, v.name if len(v.name) < 28 else v.name[:26] + "…")
-                                  for x, y, v in zip(log_x, (p[1] for p in points), report.variants)])
+        self.tradeoff_labels.set([(x, y, v.name if len(v.name) < 28 else v.name[:26] + "…", d / 2)
+                                  for x, y, v, d in zip(log_x, (p[1] for p in points), report.variants, diameters)])
         self.picks_label.setText(f"Picks — {self.pick_text}")
 
     def _draw_graph(self, report) -> None:
