@@ -160,7 +160,30 @@ def quant_report(cache: Path):
     return report
 
 
-def shoot_pages(app, size: str, themes: list[str], out: Path, report_cache: Path | None) -> tuple[list, list]:
+def built_results(folder: Path, window) -> tuple[Path, dict, dict]:
+    """A real build of the active model's targets and a real tier comparison of it (made once into
+    `folder`, read from there for the other screen sizes): what the Convert and Profile pages show."""
+    from app.gui.pages.convert_page import _deploy_job
+    from app.gui.pages.profile_page import _compare_job
+    from jobs.state import JobState
+
+    cache, package = folder / "results.pkl", folder / "package"
+    if cache.is_file():
+        return package, *pickle.loads(cache.read_bytes())
+    convert = window.pages["Convert"]
+    chosen = [name for name, check in convert.checks.items() if check.isChecked()]
+    from converters.targets import TARGETS
+
+    tiers = tuple(sorted({t.tier for t in TARGETS if t.name in chosen}))
+    summary = _deploy_job(JobState(), model=window.state.model_onnx, out=package, tiers=tiers, calibration=None,
+                          method=convert.method.currentText())
+    result = _compare_job(JobState(), package=package, wan_delay_ms=0.0)
+    cache.write_bytes(pickle.dumps((summary, result)))
+    return package, summary, result
+
+
+def shoot_pages(app, size: str, themes: list[str], out: Path, report_cache: Path | None,
+                built: Path | None = None) -> tuple[list, list]:
     from app.gui.main import ALL_PAGES, MainWindow
     from app.gui.settings import Settings
     from app.gui.theme import apply_theme
@@ -175,6 +198,13 @@ def shoot_pages(app, size: str, themes: list[str], out: Path, report_cache: Path
     if not screen.contains(window.frameGeometry()):
         problems.append(f"main window {window.frameGeometry().getRect()} larger than the screen's free area "
                         f"{screen.getRect()}")
+    if built is not None:  # the pages as after the steps: through the pages' own result callbacks
+        package, summary, result = built_results(built, window)
+        convert = window.pages["Convert"]
+        convert.chosen = {name for name, check in convert.checks.items() if check.isChecked()}
+        convert.done(package, summary)
+        window.pages["Profile"].show_result(result)
+        settle(app, 0.5)
     if report_cache is not None:
         page = window.pages["Quantize"]
         page.show_report(quant_report(report_cache))
@@ -249,8 +279,12 @@ def main() -> int:
     parser.add_argument("--booth-geometry", action="store_true", help="only check where booth mode lands")
     parser.add_argument("--quantize-report", type=Path, help="fill the Quantize page with a real report "
                         "(made into this file once, read from it after)")
+    parser.add_argument("--built", type=Path, help="fill the Convert and Profile pages with a real build and "
+                        "comparison (made into this folder once, read from it after)")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
+    # the user's own model list and packages stay out of the shots (and untouched)
+    os.environ["XDG_DATA_HOME"] = tempfile.mkdtemp(prefix="edge-studio-matrix-data-")
     app = QApplication.instance() or QApplication(sys.argv)
     from app.gui.live_view import load_lite_runtime
 
@@ -258,7 +292,9 @@ def main() -> int:
     if args.booth_geometry:
         print(json.dumps({"problems": booth_geometry(app), "written": []}), flush=True)
         return 0
-    problems, written = shoot_pages(app, args.size, args.themes, args.out, args.quantize_report)
+    if args.built:
+        args.built.mkdir(parents=True, exist_ok=True)
+    problems, written = shoot_pages(app, args.size, args.themes, args.out, args.quantize_report, args.built)
     if args.booth:
         more, shots = shoot_booth(app, args.size, args.out)
         problems += more
