@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from busy import scaled
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QKeySequence
 from PySide6.QtTest import QTest
 
@@ -91,6 +91,37 @@ def test_attract_loop_cycles_and_idle_reset(qtbot, tmp_path, warm_samples, no_cl
         QTest.keyClick(window, Qt.Key.Key_Space)  # a visitor: the loop waits for them
         assert window.scene_index == (index + 1) % len(SCENES) and window.touched_at is not None
         qtbot.waitUntil(lambda: window.touched_at is None and window.scene_index == 0, timeout=10_000)
+    finally:
+        window.close()
+
+
+def test_each_scene_shows_only_its_own_frames_after_warming_up(qtbot, tmp_path, warm_samples, no_cloud):
+    """Issue 29: the face scene showed digit frames for ~10 s, the DEVICE pane kept a digit after Space."""
+    from app.gui.booth import SETUPS, WARMING_UP
+
+    window = _booth(qtbot, tmp_path, scene_s=600)
+    shown: list[tuple[int, str, str | None]] = []  # (pane, the scene's setup, the setup that made the frame)
+    for i, view in enumerate(window.views):
+        original = view.show_frame
+
+        def spy(image, i=i, original=original):
+            models = [m.name for m in window.pipeline.models] if window.pipeline else []
+            made = next((setup for setup, names in SETUPS.items() if models[:2] == list(names)), None)
+            shown.append((i, window.scene.setup, made))
+            original(image)
+
+        view.show_frame = spy
+    try:
+        qtbot.waitUntil(lambda: all(v.frames_shown > 3 for v in window.views), timeout=60_000)
+        QTest.keyClick(window, Qt.Key.Key_Space)  # digits → face
+        assert window.scene.setup == "face"
+        for view in window.views:  # the digit is gone at once, the pane says what it waits for
+            assert (view.pixmap() is None or view.pixmap().isNull()) and view.text() == WARMING_UP
+        counts = [v.frames_shown for v in window.views]
+        qtbot.waitUntil(lambda: all(v.frames_shown > c + 3 for v, c in zip(window.views, counts)), timeout=120_000)
+        assert shown and all(scene == made for _, scene, made in shown), \
+            [entry for entry in shown if entry[1] != entry[2]][:5]
+        assert {made for _, _, made in shown} == {"digits", "face"}
     finally:
         window.close()
 
@@ -215,12 +246,18 @@ def test_cloud_joins_heals_and_leaving_stops_everything(qtbot, tmp_path, warm_sa
                     and len(window.pipeline.models) == 3, timeout=120_000)  # the cloud server joined
     window._show_scene(2)
     qtbot.waitUntil(lambda: window.race.bar_text("cloud").endswith(" ms"), timeout=30_000)
+    false_absence: list[str] = []  # "not here" while the cloud server answers (issue 29)
+    watch = QTimer(window, interval=50, timeout=lambda: false_absence.append(window.cloud_status) if (
+        window.race.bar_text("cloud") == "not here" and window.cloud is not None) else None)
+    watch.start()
     first = window.cloud.process
     first.kill()  # the server dies mid-session: edge and device carry on, the server comes back
     qtbot.waitUntil(lambda: window.status.isVisible() and window.status.text() == friendly("cloud"), timeout=10_000)
     qtbot.waitUntil(lambda: window.cloud is not None and window.cloud.process is not first
                     and window.pipeline is not None and len(window.pipeline.models) == 3, timeout=120_000)
     qtbot.waitUntil(lambda: not window.status.isVisible(), timeout=10_000)
+    watch.stop()
+    assert not false_absence, false_absence
     server = window.cloud.process.pid
     QTest.keySequence(window, QKeySequence("Ctrl+Shift+Q"))
     qtbot.waitUntil(lambda: not window.isVisible(), timeout=30_000)

@@ -17,14 +17,19 @@ LONG = 600_000  # ms: training, conversion and timing run in children on 2 busy 
 
 
 def _next_step(window) -> str | None:
-    """What the banner says to do next, read from its link: the newcomer's only guide."""
+    """What the banner says to do next, read from its link (or, on that step's own page, from its
+    "This step (n of 5)"): the newcomer's only guide."""
+    from app.gui.main import PAGES
+
     match = re.search(r"<a href='(\w+)'", window.banner.text())
-    return match.group(1) if match else None
+    here = re.search(r"This step \((\d) of", window.banner.text())
+    return match.group(1) if match else PAGES[int(here.group(1)) - 1] if here else None
 
 
 def _follow_the_banner(qtbot, window) -> str:
     step = _next_step(window)
-    window.banner.linkActivated.emit(step)  # a click on the link
+    if window.current_page() is not window.pages[step]:
+        window.banner.linkActivated.emit(step)  # a click on the link
     qtbot.waitUntil(lambda: window.current_page() is window.pages[step], timeout=10_000)
     return step
 

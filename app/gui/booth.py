@@ -78,6 +78,7 @@ SCENES = (
 SETUPS = {"digits": ("digits", "digits-int8"), "face": ("face", "face-int8")}
 PANELS = ("panes", "race", "shrink", "accuracy")
 COLD = "the samples are not built yet"
+WARMING_UP = "warming up…"
 BACKGROUND_LATEST_MS = 20_000  # the cloud server starts by then even if no frame has come
 
 
@@ -161,19 +162,14 @@ class BoothWindow(QWidget):
 
     # -- layout ---------------------------------------------------------------------------------
     def _build(self) -> None:
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(28, 20, 28, 16)
+        layout = self._layout = QVBoxLayout(self)
         top = QHBoxLayout()
         self.title = QLabel("Edge Studio")
-        self.title.setStyleSheet("font-size: 44px; font-weight: 700;")
+        self.title.setWordWrap(True)  # a long title takes two lines on a 4:3 projector, never a wider window
         self.dots = QLabel()
-        self.dots.setStyleSheet(f"font-size: 26px; color: {DARK['muted']};")
         self.rec_label = QLabel()
-        self.rec_label.setStyleSheet(f"font-size: 26px; font-weight: 700; color: {BAD};")
         self.rec_button = QPushButton(f"● Record {clock(self.clip_seconds)} clip")
         self.rec_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # Space is "next scene", never "record"
-        self.rec_button.setStyleSheet(f"font-size: 18px; padding: 6px 14px; border: 1px solid {DARK['border']}; "
-                                      f"border-radius: 6px; background: {DARK['panel']};")
         self.rec_button.clicked.connect(self.record_clip)
         top.addWidget(self.title, 1)
         top.addWidget(self.dots)
@@ -183,8 +179,6 @@ class BoothWindow(QWidget):
         layout.addLayout(top)
         self.caption = QLabel()
         self.caption.setWordWrap(True)
-        self.caption.setStyleSheet(f"font-size: 24px; color: {DARK['muted']};")
-        self.caption.setMinimumHeight(72)
         layout.addWidget(self.caption)
         self.stack = QStackedWidget()
         self.stack.addWidget(self._panes())
@@ -195,22 +189,70 @@ class BoothWindow(QWidget):
         self.status = QLabel()
         self.status.setObjectName("boothStatus")
         self.status.setWordWrap(True)
-        self.status.setStyleSheet("font-size: 22px; color: #1d1d1f; background: #f2c14e; padding: 8px 14px; "
-                                  "border-radius: 6px;")
         self.status.hide()
         layout.addWidget(self.status)
         self.saved_label = QLabel()
         self.saved_label.setWordWrap(True)
-        self.saved_label.setStyleSheet("font-size: 18px; color: #9fe0a0;")
         self.saved_label.hide()
         layout.addWidget(self.saved_label)
         self.footer = QLabel(f"Space or touch: next scene · {CLIP_CHORD}: record a clip · "
                              f"{EXIT_CHORD} leaves booth mode")
-        self.footer.setStyleSheet(f"font-size: 18px; color: {DARK['muted']};")
+        self.footer.setWordWrap(True)
         layout.addWidget(self.footer)
         self.recorder = ClipRecorder(self, frames=lambda: sum(view.frames_shown for view in self.views))
         self.recorder.changed.connect(self._clip_changed)
         self.saved_timer = QTimer(self, singleShot=True, interval=30_000, timeout=self.saved_label.hide)
+        self._fitted_to: int | None = None
+        self._fit()
+
+    def _fit(self) -> None:
+        """Type, margins and bars in proportion to the window's height (designed at 1000 px): the same
+        scene reads on a 800×600 projector and a 1920×1080 screen, 4:3 or 16:9, never wider than it."""
+        unit = max(0.55, min(1.25, min(self.height() / 1000, self.width() / 1280)))
+        if self._fitted_to == round(unit * 100):
+            return
+        self._fitted_to = round(unit * 100)
+
+        def px(size: float) -> int:
+            return max(11, round(size * unit))
+
+        self._layout.setContentsMargins(px(28), px(20), px(28), px(16))
+        self.title.setStyleSheet(f"font-size: {px(44)}px; font-weight: 700;")
+        self.dots.setStyleSheet(f"font-size: {px(26)}px; color: {DARK['muted']};")
+        self.rec_label.setStyleSheet(f"font-size: {px(26)}px; font-weight: 700; color: {BAD};")
+        self.rec_button.setStyleSheet(f"font-size: {px(18)}px; padding: {px(6)}px {px(14)}px; "
+                                      f"border: 1px solid {DARK['border']}; border-radius: 6px; "
+                                      f"background: {DARK['panel']};")
+        self.caption.setStyleSheet(f"font-size: {px(24)}px; color: {DARK['muted']};")
+        self.caption.setMinimumHeight(px(72))
+        self.status.setStyleSheet(f"font-size: {px(22)}px; color: #1d1d1f; background: #f2c14e; "
+                                  f"padding: {px(8)}px {px(14)}px; border-radius: 6px;")
+        self.saved_label.setStyleSheet(f"font-size: {px(18)}px; color: #9fe0a0;")
+        self.footer.setStyleSheet(f"font-size: {px(18)}px; color: {DARK['muted']};")
+        for header, tier in zip(self.headers, ("edge", "device")):
+            header.setStyleSheet(f"font-size: {px(28)}px; font-weight: 700; color: {tier_colour(tier)}; "
+                                 f"border-bottom: {px(4)}px solid {tier_colour(tier)}; padding-bottom: 4px;")
+        for stats in self.pane_stats:
+            stats.setStyleSheet(f"font-size: {px(24)}px;")
+        for view in self.views:
+            view.setStyleSheet(f"background: #111; color: #ddd; font-size: {px(20)}px;")
+            view.setMinimumSize(px(320), px(240))
+        for panel in (self.race, self.shrink, self.accuracy):
+            panel.set_unit(unit)
+
+    def resizeEvent(self, event) -> None:  # noqa: N802
+        self._fit()
+        super().resizeEvent(event)
+
+    def show_on(self, screen=None) -> None:
+        """Exactly the screen it is on: the geometry first (no window manager needed, no normal-sized
+        window flashing before the full screen), then full screen for a window manager to honour."""
+        from PySide6.QtGui import QGuiApplication
+
+        screen = screen or self.screen() or QGuiApplication.primaryScreen()
+        self.setGeometry(screen.geometry())
+        self._fit()
+        self.showFullScreen()
 
     def _panes(self) -> QWidget:
         panes = QWidget()
@@ -219,12 +261,11 @@ class BoothWindow(QWidget):
         self.views, self.headers, self.pane_stats = [], [], []
         for col, tier in enumerate(("edge", "device")):
             header = QLabel(say.TIER_LABELS[tier])
-            header.setStyleSheet(f"font-size: 28px; font-weight: 700; color: {tier_colour(tier)}; "
-                                 f"border-bottom: 4px solid {tier_colour(tier)}; padding-bottom: 4px;")
-            view = FrameView("starting…")
+            header.setWordWrap(True)
+            view = FrameView(WARMING_UP)
             view.setWordWrap(True)
             stats = QLabel("—")
-            stats.setStyleSheet("font-size: 24px;")
+            stats.setWordWrap(True)
             grid.addWidget(header, 0, col)
             grid.addWidget(view, 1, col)
             grid.addWidget(stats, 2, col)
@@ -476,8 +517,9 @@ class BoothWindow(QWidget):
         if pipeline is None:
             return
         for i, view in enumerate(self.views):
+            pipeline.set_view(i, view.width(), view.height())  # overlays drawn in the pane's pixels
             latest = pipeline.latest(i) if i < len(pipeline.models) else None
-            if latest is None or latest.seq == self._last_seq[i]:
+            if latest is None or latest.seq == self._last_seq[i] or not self._own(i, latest.model):
                 continue
             self._last_seq[i] = latest.seq
             self.last_frame_at = time.monotonic()
@@ -485,6 +527,11 @@ class BoothWindow(QWidget):
                 self._healthy()
             if latest.image is not None:
                 view.show_frame(latest.image)
+
+    def _own(self, index: int, model: str) -> bool:
+        """A frame of the model this scene's pane `index` stands for (never another scene's)."""
+        setup = self.running_setup[0] if self.running_setup else None
+        return setup == self.scene.setup and index < 2 and SETUPS[setup][index] == model
 
     def _update_texts(self) -> None:
         """Captions and bars from the numbers measured now."""
@@ -505,7 +552,9 @@ class BoothWindow(QWidget):
         elif scene.panel == "race":
             slower = say.int8_slower(*(by_tier.get(t, {}).get("ms", {}).get("inference", {}).get("p50")
                                        for t in ("edge", "device")))
-            self.caption.setText(say.race_caption("running" if "cloud" in by_tier else self.cloud_status, slower))
+            cloud = "running" if "cloud" in by_tier else \
+                "starting" if self.cloud_status == "running" else self.cloud_status  # up, not yet in the race
+            self.caption.setText(say.race_caption(cloud, slower))
             self.race.set_rows(self._race_rows(by_tier))
         elif scene.panel == "shrink":
             self.caption.setText(say.shrink_caption(self._sizes()))
@@ -522,7 +571,9 @@ class BoothWindow(QWidget):
         for tier in ("cloud", "edge", "device"):
             ms = times.get(tier)
             if tier == "cloud" and tier not in by_tier:
-                text = {"starting": "starting…", "restarting": "restarting…"}.get(self.cloud_status, "not here")
+                # "not here" only when it is not: a server that answers joins at the next start of the race
+                text = {"starting": "starting…", "restarting": "restarting…",
+                        "running": "joining…"}.get(self.cloud_status, "not here")
                 rows.append(Row(tier, say.TIER_LABELS[tier], None, text))
                 continue
             note = "fastest" if tier == fastest and len(measured) > 1 else ""
@@ -619,6 +670,15 @@ class BoothWindow(QWidget):
             self._close(pipeline)
         close_pipeline(None, workdir)
         self._last_seq = [None, None]
+        self._warm_up_views()
+
+    def _warm_up_views(self) -> None:
+        """The panes drop the last pipeline's picture (a digit left in the face scene) and say they are
+        warming up until their own model's first frame."""
+        for view, stats in zip(self.views, self.pane_stats):
+            view.clear()
+            view.setText(WARMING_UP)
+            stats.setText("—")
 
     def leave(self) -> None:
         self.close()

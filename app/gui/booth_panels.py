@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from PySide6.QtCore import QRectF, Qt
-from PySide6.QtGui import QColor, QFont, QPainter
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from app.gui.theme import THEMES, tier_colour
@@ -30,8 +30,13 @@ class TierBars(QWidget):
         super().__init__()
         self.rows: list[Row] = []
         self.scale = scale
-        self.setMinimumHeight(240)
+        self.unit = 1.0  # the booth's type scale (1.0 at a 1000-px-high screen)
+        self.setMinimumHeight(160)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+
+    def set_unit(self, unit: float) -> None:
+        self.unit = unit
+        self.update()
 
     def set_rows(self, rows: list[Row]) -> None:
         self.rows = rows
@@ -48,25 +53,26 @@ class TierBars(QWidget):
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         width, height = self.width(), self.height()
         lane = height / len(self.rows)
-        label_w = min(600.0, width * 0.38)
-        text_w = min(300.0, width * 0.2)
-        bar_h = min(64.0, lane * 0.5)
+        u = self.unit
+        label_w = min(600.0 * u, width * 0.38)
+        text_w = min(300.0 * u, width * 0.22)
+        bar_h = min(64.0 * u, lane * 0.5)
         values = [row.value for row in self.rows if row.value is not None]
         scale = self.scale or max(values + [1e-9])
         for i, row in enumerate(self.rows):
             top = i * lane
             colour = QColor(tier_colour(row.tier) if row.tier else DARK["muted"])
             painter.setPen(colour)
-            painter.setFont(_font(min(28, int(lane * 0.22)), bold=True))
+            painter.setFont(_font(min(28 * u, lane * 0.22), bold=True))
             painter.drawText(QRectF(12, top, label_w - 24, lane * 0.62),
                              Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignBottom | Qt.TextFlag.TextWordWrap,
                              row.label)
             if row.note:
                 painter.setPen(QColor(DARK["text"]))
-                painter.setFont(_font(min(20, int(lane * 0.15))))
+                painter.setFont(_font(min(20 * u, lane * 0.15)))
                 painter.drawText(QRectF(12, top + lane * 0.62, label_w - 24, lane * 0.36),
                                  Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop, row.note)
-            track = QRectF(label_w, top + (lane - bar_h) / 2, width - label_w - text_w - 16, bar_h)
+            track = QRectF(label_w, top + (lane - bar_h) / 2, max(8.0, width - label_w - text_w - 16), bar_h)
             painter.setPen(Qt.PenStyle.NoPen)
             painter.setBrush(QColor(DARK["panel"]))
             painter.drawRoundedRect(track, 8, 8)
@@ -76,14 +82,22 @@ class TierBars(QWidget):
                 painter.setBrush(colour)
                 painter.drawRoundedRect(filled, 8, 8)
             painter.setPen(QColor(DARK["text"]))
-            painter.setFont(_font(min(34, int(lane * 0.25)), bold=True))
+            painter.setFont(_fitting(row.text, min(34 * u, lane * 0.25), text_w, bold=True))
             painter.drawText(QRectF(track.right() + 16, top, text_w, lane),
                              Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, row.text)
         painter.end()
 
 
-def _font(size: int, bold: bool = False) -> QFont:
+def _font(size: float, bold: bool = False) -> QFont:
     font = QFont()
-    font.setPixelSize(max(10, size))
+    font.setPixelSize(max(10, int(size)))
     font.setBold(bold)
+    return font
+
+
+def _fitting(text: str, size: float, width: float, bold: bool = False) -> QFont:
+    """The largest font up to `size` in which `text` fits `width` (a number is never cut off)."""
+    font = _font(size, bold)
+    while font.pixelSize() > 10 and QFontMetrics(font).horizontalAdvance(text) > width:
+        font.setPixelSize(font.pixelSize() - 1)
     return font

@@ -63,6 +63,7 @@ class JobControls(QWidget):
 
         def failed(exc: Exception) -> None:
             self._idle()
+            self.progress.setValue(0)  # a cancelled or failed job leaves no half-full bar behind
             text = str(exc).splitlines()[0][:300] if str(exc) else type(exc).__name__
             self.status.setText(text[:1].upper() + text[1:] if isinstance(exc, Cancelled) else text)
             if on_error is not None:

@@ -89,7 +89,7 @@ class FrameView(QLabel):
     def __init__(self, placeholder: str = "") -> None:
         super().__init__(placeholder)
         self.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.setMinimumSize(320, 240)
+        self.setMinimumSize(240, 180)  # two side by side fit beside the steps on an 800×600 screen
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setStyleSheet("background: #111; color: #ddd; font-size: 16px;")
         self.frames_shown = 0

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.gui import steps_memory
 from app.gui.settings import Settings
 from app.gui.state import AppState
 from app.gui.workers import JobRunner
@@ -148,11 +149,12 @@ class MainWindow(QMainWindow):
         self.state = AppState()
         self.runner = JobRunner(self)
         self.setWindowTitle("Edge Studio — cloud → edge → device with MindSpore")
-        self.resize(1200, 800)
         self.nav = QListWidget()
         self.nav.setObjectName("steps")
         self.nav.addItems(ALL_PAGES)
-        self.nav.setFixedWidth(150)
+        # as wide as its longest step with its mark, not a fixed 150 px: the pages get the rest of an 800-px screen
+        widest = max(self.nav.fontMetrics().horizontalAdvance(f"{i + 1}  {name}  ✓") for i, name in enumerate(ALL_PAGES))
+        self.nav.setFixedWidth(min(150, widest + 40))
         self.stack = QStackedWidget()
         for _ in ALL_PAGES:
             self.stack.addWidget(QWidget())  # a placeholder until the page is built
@@ -176,6 +178,7 @@ class MainWindow(QMainWindow):
         row.addWidget(right, 1)
         self.setCentralWidget(body)
         self.nav.currentRowChanged.connect(self.show_page)
+        self.nav.currentRowChanged.connect(lambda _: self.show_steps())  # the banner names this page's step
 
         self.model_label, self.tier_label, self.health_label = QLabel(), QLabel("tier: edge (Lite FP32)"), QLabel()
         for label in (self.model_label, self.tier_label, self.health_label):
@@ -194,6 +197,9 @@ class MainWindow(QMainWindow):
             self.state.set_model(Path(last))  # the last active model, if it is still there
         else:
             self.state.restore_package()  # the sample's package, if one was built
+        steps_memory.restore(self.state, self.settings)  # the ✓ of steps whose results are still there
+        self.state.step_done.connect(lambda _: steps_memory.remember(self.state, self.settings))
+        self.state.model_changed.connect(lambda _: steps_memory.remember(self.state, self.settings))
         if not lazy:
             self.check_health()
         if start_live:
@@ -228,9 +234,14 @@ class MainWindow(QMainWindow):
         for i, tool in enumerate(TOOLS, start=len(PAGES)):
             self.nav.item(i).setText(f"   {tool}")
             self.nav.item(i).setToolTip("per-layer INT8 error, mixed precision and the accuracy–latency–size trade-off")
-        todo = (f"Next: <a href='{upcoming}' style='color: {LINK}'>step {PAGES.index(upcoming) + 1}, "
-                f"{upcoming}</a> — {HINTS[upcoming]}"
-                if upcoming else "All five steps done — try another model, or booth mode (F11)")
+        here = ALL_PAGES[self.nav.currentRow()] if 0 <= self.nav.currentRow() < len(ALL_PAGES) else None
+        if upcoming and upcoming == here:  # on the step's own page: no link to itself
+            todo = f"This step ({PAGES.index(upcoming) + 1} of {len(PAGES)}): {HINTS[upcoming]}"
+        elif upcoming:
+            todo = (f"Next: <a href='{upcoming}' style='color: {LINK}'>step {PAGES.index(upcoming) + 1}, "
+                    f"{upcoming}</a> — {HINTS[upcoming]}")
+        else:
+            todo = "All five steps done — try another model, or booth mode (F11)"
         self.banner.setText(f"<b>Active model:</b> {self.state.model_name} &nbsp;·&nbsp; {todo}")
 
     def show_page(self, row: int) -> None:
@@ -305,7 +316,7 @@ class MainWindow(QMainWindow):
         booth = self.booth
         booth.destroyed.connect(lambda: self._booth_gone(booth))
         self.booth.left.connect(live.autostart if resume_live else live.resume)
-        self.booth.showFullScreen()
+        self.booth.show_on(self.screen())
 
     def _booth_gone(self, booth) -> None:
         if self.booth is booth:  # not a newer booth entered before this one's deferred delete
@@ -316,12 +327,15 @@ class MainWindow(QMainWindow):
         self.doctor = report
         self.health_label.setText(f"Lite bridge: OK ({bridge['version']})" if bridge["ok"]
                                   else f"Lite bridge: BROKEN — {bridge['error']}")
-        self.health_label.setStyleSheet("color: #196619;" if bridge["ok"] else "color: #b00020;")
+        # mid-tone green and red: readable on the light and the dark theme alike
+        self.health_label.setStyleSheet("color: #3a9d5d;" if bridge["ok"] else "color: #e0524f;")
 
     def _restore(self) -> None:
+        from app.gui.screen_fit import fit_main_window
+
         geometry = self.settings.get("geometry")
-        if geometry:
-            self.restoreGeometry(QByteArray.fromBase64(geometry.encode()))
+        restored = bool(geometry) and self.restoreGeometry(QByteArray.fromBase64(geometry.encode()))
+        self.maximize = fit_main_window(self, restored)  # a small screen: shown maximized (run_gui)
 
     def closeEvent(self, event) -> None:
         self.settings.set("geometry", bytes(self.saveGeometry().toBase64()).decode())
@@ -354,7 +368,7 @@ def run_gui(booth: bool = False, first_frame_exit: bool = False, screenshot: str
 
     apply_theme(Settings().get("theme", "light"))
     window = MainWindow(lazy=True, start_live=not booth)  # `booth`: the live view starts when booth mode is left
-    window.show()
+    window.showMaximized() if window.maximize else window.show()
     done: list[bool] = []
 
     # the other pages are built once the first live frame is up (or when the user opens one)

@@ -39,7 +39,7 @@ class ModelLibraryPanel(QGroupBox):
         if library is not None:
             state.library = library  # the pages share one library
         self.library = state.library
-        self.library.set_sample(SAMPLE_MODEL, "Digits CNN (the sample)",
+        self.library.set_sample(SAMPLE_MODEL, "Digits CNN",  # the list adds "(sample)"
                                 summary_of(_json(SAMPLE_MODEL / "metrics.json")))
         self.list = QListWidget()
         self.list.setObjectName("modelLibrary")

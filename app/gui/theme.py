@@ -56,10 +56,17 @@ def apply_theme(name: str, app: QApplication | None = None) -> None:
             title = widget.getPlotItem().titleLabel
             if title.text:  # kept its creation colour: dark grey, unreadable on the dark theme
                 title.setText(title.text, color=colours["chart_fg"])
+                if hasattr(widget, "fit_title"):
+                    widget.fit_title()
             for side in ("left", "bottom"):
                 axis = widget.getAxis(side)
                 axis.setPen(colours["chart_fg"])
                 axis.setTextPen(colours["chart_fg"])
+                if axis.label.toPlainText():  # an axis title keeps the colour it was made with otherwise
+                    axis.setLabel(axis.labelText, units=axis.labelUnits, color=colours["chart_fg"])
+            for item in widget.getPlotItem().items:  # node and point labels
+                if isinstance(item, pg.TextItem) and getattr(item, "themed", True):
+                    item.setColor(colours["chart_fg"])
 
 
 def tier_colour(tier: str) -> str:
@@ -71,9 +78,9 @@ TITLE_SIZE = "10pt"  # pyqtgraph's default clips a one-line title in a third of 
 
 def titled_chart(title: str):
     """A chart with its title in the theme's size and colour (pages use this, not pg.PlotWidget)."""
-    import pyqtgraph as pg
+    from app.gui.charts import ChartWidget
 
-    plot = pg.PlotWidget()
+    plot = ChartWidget()
     set_title(plot, title)
     return plot
 
@@ -82,14 +89,18 @@ def set_title(plot, title: str) -> None:
     import pyqtgraph as pg
 
     plot.setTitle(title, size=TITLE_SIZE, color=pg.getConfigOption("foreground"))
+    if hasattr(plot, "fit_title"):
+        plot.fit_title()
 
 
 def label_axes(plot, bottom: tuple[str, str], left: tuple[str, str]) -> None:
     """Axis titles with units (pyqtgraph keeps SI prefixes off: "ms" stays "ms")."""
+    import pyqtgraph as pg
+
     for side, (text, unit) in (("bottom", bottom), ("left", left)):
         axis = plot.getAxis(side)
         axis.enableAutoSIPrefix(False)
-        plot.setLabel(side, text, units=unit)
+        plot.setLabel(side, text, units=unit, color=pg.getConfigOption("foreground"))
 
 
 def legend_html(entries: list[tuple[str, str]]) -> str:

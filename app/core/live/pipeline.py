@@ -163,6 +163,7 @@ class LivePipeline:
         self._tallies = [_Tally() for _ in self.models]
         self._pairs: dict[tuple[int, int], metrics.Tally] = {}
         self._latest: list[FrameResult | None] = [None] * len(self.models)
+        self.view_sizes: list[tuple[int, int] | None] = [None] * len(self.models)  # the panes showing them
         self._lock = threading.Lock()
         self._captured = 0
         self._failed_reads = 0
@@ -227,6 +228,12 @@ class LivePipeline:
             self.stop()
             self._target = None
         return self.stats()
+
+    def set_view(self, index: int, width: int, height: int) -> None:
+        """The size of the pane that shows model `index`: its overlay is drawn in the pane's pixels
+        (from the GUI thread; a tuple swap is atomic for the worker that reads it)."""
+        if index < len(self.view_sizes) and width > 0 and height > 0:
+            self.view_sizes[index] = (width, height)
 
     def latest(self, index: int = 0) -> FrameResult | None:
         return self._latest[index]
@@ -313,7 +320,9 @@ class LivePipeline:
             fps = self._fps(tally)
             shown = {k: tally.timings[k][-1] for k in ("preprocess", "inference", "postprocess")
                      if tally.timings[k]}
-            image = overlay(item.frame.image.copy(), result, fps, shown, f"{model.name} ({model.runtime_name})")
+            view = self.view_sizes[index]
+            frame = item.frame.image if view is not None else item.frame.image.copy()  # a view draws on a copy
+            image = overlay(frame, result, fps, shown, f"{model.name} ({model.runtime_name})", view=view)
         t4 = time.perf_counter()
         timings = {"capture_wait": item.wait_ms, "queue": (t0 - item.ready) * 1000,
                    "preprocess": (t1 - t0) * 1000, "inference": (t2 - t1) * 1000,

@@ -89,6 +89,9 @@ class ConvertPage(QWidget):
         self.table.setHorizontalHeaderLabels(COLUMNS)
         self.table.horizontalHeaderItem(ARM64_COLUMN).setToolTip(device_parity.COLUMN_TIP)
         self.table.verticalHeader().setVisible(False)
+        header = self.table.horizontalHeader()  # the verdicts next to the target: seen without scrolling sideways
+        header.moveSection(VERDICT_COLUMN, 1)
+        header.moveSection(ARM64_COLUMN, 2)
         layout.addWidget(self.table, 2)
         self.details = QPlainTextEdit()
         self.details.setReadOnly(True)
@@ -108,7 +111,7 @@ class ConvertPage(QWidget):
     def build(self, calibration_folder: str | None = None) -> None:
         calibration = None
         if self.calibration.currentData() == "folder":
-            calibration = calibration_folder or QFileDialog.getExistingDirectory(self, "Calibration folder")
+            calibration = calibration_folder or QFileDialog.getExistingDirectory(self, "Calibration folder", str(Path.home()))
             if not calibration:
                 return
         chosen = [name for name, check in self.checks.items() if check.isChecked()]

@@ -70,7 +70,7 @@ class DeployPage(QWidget):
         self.readme.setMarkdown(readme.read_text() if readme.exists() else "")
 
     def browse(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Write the package into")
+        folder = QFileDialog.getExistingDirectory(self, "Write the package into", str(Path.home()))
         if folder:
             self.destination.setText(folder)
 

@@ -88,7 +88,7 @@ class LivePage(QWidget):
         self.source.addItem("Image folder…", "folder")
         # the camera scan renames items after the first show: follow them (a long file name stops at 300 px)
         self.source.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
-        self.source.setMaximumWidth(300)
+        self.source.setMaximumWidth(220)
         self.model_a = QComboBox()
         self.model_b = QComboBox()
         self.model_b.addItem("— single view —", None)
@@ -98,7 +98,7 @@ class LivePage(QWidget):
         self.model_b.setCurrentIndex(2)  # digits INT8: FP32 | INT8 side by side by default
         for combo in (self.model_a, self.model_b):  # a package's long names (added later) must not widen the page
             combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-            combo.setMinimumContentsLength(22)
+            combo.setMinimumContentsLength(11)  # both rows fit an 800×600 screen beside the steps
         # threads per model; 1 by default: on this 2-core machine a Lite model beside another one ran
         # fastest on one thread (face FP32: 30 FPS at 1 thread, 12 FPS at 2)
         self.threads = QSpinBox()
@@ -109,7 +109,7 @@ class LivePage(QWidget):
         self.threads_b.setRange(1, 64)
         self.threads_b.setValue(self.settings.get("live_threads_b", 1))
         self.threads_b.setToolTip("threads of the right model (the device tier: one core)")
-        self.same_frame = QCheckBox("same frame in both")
+        self.same_frame = QCheckBox("same frame")
         self.same_frame.setChecked(True)
         self.same_frame.setToolTip("Both panes show the newest frame both models have processed; off: each pane "
                                    "shows its model's newest frame (the slower model skips frames)")
@@ -228,7 +228,7 @@ class LivePage(QWidget):
         """A model file as a choice of its own, once it is described: by the import dialog, or by
         `description` (without asking). Either way it is copied into the library ("Your models")."""
         if path is None:
-            path = QFileDialog.getOpenFileName(self, "Model file", "", "Models (*.onnx *.tflite *.prototxt "
+            path = QFileDialog.getOpenFileName(self, "Model file", str(Path.home()), "Models (*.onnx *.tflite *.prototxt "
                                                "*.caffemodel *.pb *.mindir)")[0]
             if not path:
                 return False
@@ -284,6 +284,7 @@ class LivePage(QWidget):
 
     def autostart(self) -> None:
         """Start on the defaults once the camera scan is done (the app opens on a live view)."""
+        self.views[0].setText("Starting…")  # not "Press Start" while it starts by itself
         if self._cameras_known:
             self.start()
         else:
@@ -329,8 +330,8 @@ class LivePage(QWidget):
         self._autostart = False
         source = source or self.source.currentData()
         if source in ("file", "folder"):
-            chosen = (QFileDialog.getOpenFileName(self, "Video file")[0] if source == "file"
-                      else QFileDialog.getExistingDirectory(self, "Image folder"))
+            chosen = (QFileDialog.getOpenFileName(self, "Video file", str(Path.home()))[0] if source == "file"
+                      else QFileDialog.getExistingDirectory(self, "Image folder", str(Path.home())))
             if not chosen:
                 return
             source = chosen
@@ -396,6 +397,7 @@ class LivePage(QWidget):
         self.show_events()
         count = len(self.pipeline.models)
         for i in range(min(count, 2)):
+            self.pipeline.set_view(i, self.views[i].width(), self.views[i].height())  # overlays in pane pixels
             latest = self.pipeline.latest(i)
             if latest is not None and latest.image is not None and latest.seq not in self._recent[i]:
                 self._recent[i][latest.seq] = latest.image

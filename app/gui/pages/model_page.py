@@ -70,6 +70,8 @@ class ModelPage(QWidget):
         self.dataset = QComboBox()
         self.dataset.addItem("Digits (bundled with scikit-learn)", "digits")
         self.dataset.addItem("Image folder…", "folder")
+        self.dataset_folder: str | None = None  # chosen at the first Train; picking the entry again asks anew
+        self.dataset.activated.connect(lambda _: setattr(self, "dataset_folder", None))
         self.arch = QComboBox()
         self.arch.setObjectName("architecture")
         for arch in ARCHITECTURES.values():  # the table, in its order: the small CNN first
@@ -141,10 +143,14 @@ class ModelPage(QWidget):
     def start_training(self, folder: str | None = None) -> None:
         data = "digits"
         if self.dataset.currentData() == "folder":
-            folder = folder or QFileDialog.getExistingDirectory(self, "Dataset folder (DIR/<class>/*.png)")
+            folder = folder or self.dataset_folder or QFileDialog.getExistingDirectory(
+                self, "Dataset folder (DIR/<class>/*.png)", str(Path.home()))
             if not folder:
                 return
-            data = folder
+            data = self.dataset_folder = folder
+            index = self.dataset.findData("folder")  # the box names the folder it trains on
+            self.dataset.setItemText(index, f"Image folder: {Path(folder).name}")
+            self.dataset.setItemData(index, folder, Qt.ItemDataRole.ToolTipRole)
         # size and colour: read from the folder (datasets.load_folder), as the CLI does
         config = TrainConfig(data=data, arch=self.arch.currentData(), epochs=self.epochs.value(),
                              time_budget_s=3600)
@@ -218,7 +224,7 @@ class ModelPage(QWidget):
 
     # -- import ------------------------------------------------------------------------------
     def choose_import(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Import a model", "",
+        path, _ = QFileDialog.getOpenFileName(self, "Import a model", str(Path.home()),
                                               "Models (*.onnx *.tflite *.prototxt *.caffemodel *.pb *.mindir)")
         if path:
             self.import_model(Path(path))

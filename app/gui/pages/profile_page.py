@@ -81,10 +81,13 @@ class ProfilePage(QWidget):
         self.package = QLabel("Build the targets on the Convert page first.")
         self.wan = QSpinBox()
         self.wan.setRange(0, 1000)
-        self.wan.setSuffix(" ms emulated WAN")
+        self.wan.setSuffix(" ms WAN")
+        self.wan.setToolTip("An emulated wide-area network delay added to every cloud request")
         self.ray = QComboBox()
         self.ray.setObjectName("cloudEngine")
         self.ray.addItems(list(RAY_CHOICES))
+        self.ray.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.ray.setMinimumContentsLength(16)  # its longest choice widened the page past an 800-px screen
         self.ray.setToolTip("Also serve the cloud tier on Ray Serve (a private Ray on 127.0.0.1) and time "
                             "throughput and p50/p99 against replicas and 1, 2, 4, 8 concurrent clients")
         self.controls = JobControls(runner, "Compare tiers", error_title="Compare failed", object_name="compareTiers")
@@ -116,9 +119,9 @@ class ProfilePage(QWidget):
         charts.addWidget(self.legend, 0, 0, 1, 3)
         self.cdf = titled_chart("Latency spread — left is faster")
         self.cdf.setLogMode(x=True)
-        label_axes(self.cdf, ("latency", "ms, log scale"), ("share of runs at or below", "%"))
+        label_axes(self.cdf, ("latency", "ms, log scale"), ("runs ≤ x", "%"))  # fits the axis at 220 px
         self.tiers = titled_chart("Median latency — lower is faster")
-        label_axes(self.tiers, ("variant", ""), ("p50 latency", "ms, log scale"))
+        label_axes(self.tiers, ("variant", ""), ("p50", "ms, log"))
         self.ops = titled_chart("Edge pick, per operator")
         label_axes(self.ops, ("time per run", "µs"), ("", ""))  # the names say what they are
         for col, plot in enumerate((self.cdf, self.tiers, self.ops)):

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.gui.charts import PointLabels
 from app.gui.job_controls import JobControls
 from app.gui.state import SAMPLE_MODEL, AppState
 from app.gui.theme import ACCENT, label_axes, legend_html, set_title, titled_chart
@@ -74,6 +75,7 @@ class QuantizePage(QWidget):
             box.setDecimals(2)
             box.setSpecialValueText("no limit")  # 0 = no limit
             box.setSuffix(suffix)
+            box.setMaximumWidth(120)  # three in a row fit an 800×600 screen
             box.setToolTip(f"Pick per tier: {label} (0 = no limit); changes the picks without running again")
             box.valueChanged.connect(self._limits_changed)
             self.limits[key] = box
@@ -82,7 +84,7 @@ class QuantizePage(QWidget):
         controls.addStretch(1)
         layout.addLayout(controls)
         limits = QHBoxLayout()  # a row of their own: beside the rest they pushed the page past 1024 px
-        limits.addWidget(QLabel("Pick per tier within"))
+        limits.addWidget(QLabel("Pick within"))
         for (key, box), label in zip(self.limits.items(), ("latency", "size", "metric ≥")):
             limits.addWidget(QLabel(label))
             limits.addWidget(box)
@@ -116,6 +118,7 @@ class QuantizePage(QWidget):
                                           ("Pareto front", ACCENT), ("tier pick ★", "#f2c200")]))
         self.node_info = QLabel("")
         self.node_info.setObjectName("nodeInfo")
+        self.node_info.setWordWrap(True)  # unwrapped, a node's line widened the page past the window
         grid.addWidget(self.nodes, 0, 0)
         grid.addWidget(self.variants, 0, 1)
         legend_row = QHBoxLayout()
@@ -134,6 +137,8 @@ class QuantizePage(QWidget):
             plot.setMinimumHeight(240)
         layout.addLayout(grid, 1)
         self._graph_nodes: list[dict] = []
+        self.tradeoff_labels = PointLabels(self.tradeoff)
+        self.graph_labels = PointLabels(self.graph)
 
     def offer_active(self) -> None:
         """The active model first in the list, chosen (the sample is "digits")."""
@@ -218,15 +223,15 @@ class QuantizePage(QWidget):
         log_x = np.log10([p[0] for p in points])
         for (x, y), d, v in zip(zip(log_x, (p[1] for p in points)), diameters, report.variants):
             colour = ACCENT if v.name == "fp32" else BAD if v.name == "int8" else "#8e6bb8" if v.name == "fp16" else GOOD
-            self.tradeoff.addItem(pg.ScatterPlotItem([x], [y], size=d, brush=pg.mkBrush(colour + "aa"), pen=None))
-            label = pg.TextItem(v.name if len(v.name) < 28 else v.name[:26] + "…", anchor=(0, 1))
-            label.setPos(x, y)
-            self.tradeoff.addItem(label)
+            self.tradeoff.addItem(pg.ScatterPlotItem([x], [y], size=d, brush=pg.mkBrush(colour + "aa"), pen=None,
+                                                     hoverable=True, tip=lambda v=v, **_: _variant_tip(v)))
         self.tradeoff.plot([log_x[i] for i in front], [points[i][1] for i in front], pen=pg.mkPen(ACCENT, width=2))
         for r, v in enumerate(report.variants):  # the tier picks: a star on top of the marker
             if v.name in picked:
                 self.tradeoff.addItem(pg.ScatterPlotItem([log_x[r]], [points[r][1]], symbol="star", size=18,
                                                          brush=pg.mkBrush("#f2c200"), pen=pg.mkPen("#444")))
+        self.tradeoff_labels.set([(x, y, v.name if len(v.name) < 28 else v.name[:26] + "…", d / 2)
+                                  for x, y, v, d in zip(log_x, (p[1] for p in points), report.variants, diameters)])
         self.picks_label.setText(f"Picks — {self.pick_text}")
 
     def _draw_graph(self, report) -> None:
@@ -256,15 +261,14 @@ class QuantizePage(QWidget):
         top = values.max() or 1.0
         brushes = [pg.mkBrush(GREY if g else _blend(GOOD, BAD, v / top)) for v, g in zip(values, grey)]
         item = pg.GraphItem(pos=pos, adj=edges, size=16 if len(nodes) < 40 else 11, symbolBrush=brushes,
-                            pen=pg.mkPen("#888", width=1), symbolPen=pg.mkPen("#333"))
+                            pen=pg.mkPen("#888", width=1), symbolPen=pg.mkPen("#333"), hoverable=True,
+                            tip=lambda x, y, data: nodes[int(data)]["name"] if data is not None else "",
+                            data=list(range(len(nodes))))
         self.graph.addItem(item)
         self.graph.setYRange(pos[:, 1].min() - 1, 1)  # a chain sits mid-height, not on the axis
         item.scatter.sigClicked.connect(lambda _plot, points, _ev: self.show_node(points[0].index()))
-        if len(nodes) <= 40:  # names only where they fit
-            for i, n in enumerate(nodes):
-                text = pg.TextItem(n["name"][:16], anchor=(0.5, -0.4), color=pg.getConfigOption("foreground"))
-                text.setPos(*pos[i])
-                self.graph.addItem(text)
+        # names where they fit beside their dot without covering another name; a hover names the rest
+        self.graph_labels.set([(*pos[i], n["name"][:16]) for i, n in enumerate(nodes)] if len(nodes) <= 60 else [])
         set_title(self.graph, f"{self.colour_by.currentText()} — click a node")
 
     def show_node(self, index: int) -> None:
@@ -277,6 +281,10 @@ class QuantizePage(QWidget):
             f"fed by {', '.join(n['inputs']) or 'the input'}"
             + (f"; {n['fp32_ms'] * 1000:.1f} µs FP32, {n['int8_ms'] * 1000:.1f} µs INT8 (with its casts)"
                if "fp32_ms" in n else ""))
+
+
+def _variant_tip(v) -> str:
+    return f"{v.name}: {v.metric:.2f}, {v.latency_ms:.2f} ms, {v.size_bytes / 1024:.1f} KiB"
 
 
 def _blend(a: str, b: str, t: float) -> str:

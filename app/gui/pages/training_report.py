@@ -16,6 +16,12 @@ def _stopped(metrics: dict) -> str:
     return f"{reason}: {detail}" if reason and reason != detail else detail
 
 
+def _stopped_note(metrics: dict) -> str:
+    """" (stopped by …)", unless training simply ran its epochs ("10 epochs (epochs)" said nothing)."""
+    reason = metrics.get("stop_reason") or metrics.get("stopped")
+    return "" if not reason or reason == "epochs" else f" (stopped by {escape(_stopped(metrics))})"
+
+
 def _data_summary(metrics: dict) -> dict:
     return {"classes": metrics["class_counts"], "color": metrics.get("color", "?"),
             "input_size": metrics["input_size"], "image_sizes": metrics["image_sizes"],
@@ -28,8 +34,8 @@ def report_html(metrics: dict) -> str:
     names = metrics.get("class_names") or [str(i) for i in range(metrics.get("classes", 0))]
     parts = [f"<p><b>Held-out top-1 {metrics['val_top1'] * 100:.1f} %</b> on {metrics['val_samples']} images "
              f"never trained on (training set: {metrics['train_top1'] * 100:.1f} %, "
-             f"{metrics['train_samples']} images). {escape(metrics['arch'])}, {metrics['epochs']} epochs "
-             f"(stopped by {escape(_stopped(metrics))}), {metrics['train_seconds']:.1f} s, "
+             f"{metrics['train_samples']} images). {escape(metrics['arch'])}, {metrics['epochs']} epochs"
+             f"{_stopped_note(metrics)}, {metrics['train_seconds']:.1f} s, "
              f"{metrics['step_ms']:.0f} ms/step.</p>"]
     for line in metrics.get("warnings", []):  # first: they say what to change
         parts.append(f"<p style='color:#a60'>⚠ {escape(line)}</p>")
