@@ -10,6 +10,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from app.core.live.anchors import SSD_PRESETS
 from app.core.live.postprocess import POSTPROCESSORS
 from app.core.live.samples import resolve_model
 from app.core.live.sidecar import KINDS, read_labels
@@ -149,7 +150,9 @@ def add_cli(subparsers) -> None:
     model.add_argument("--score-threshold", type=float, help="detections/landmarks kept from this score (0..1)")
     model.add_argument("--iou-threshold", type=float, help="NMS: boxes overlapping more than this are one (0..1)")
     model.add_argument("--topology", choices=("hand21", "pose33", "face468"), help="keypoints: the skeleton drawn")
-    model.add_argument("--preset", help="ssd: the anchors of face_detection or palm_detection")
+    model.add_argument("--preset", choices=tuple(SSD_PRESETS),
+                       help="ssd: the anchors and decoder of a MediaPipe detector (other SSD models: give MediaPipe's "
+                            "anchor and decoder options in the sidecar, see docs/live.md)")
     model.add_argument("--normalized", action=argparse.BooleanOptionalAction, default=None,
                        help="yolo/keypoints: coordinates are 0..1 of the input, not input pixels")
     model.add_argument("--color", choices=("RGB", "BGR", "GRAY"), help="input colour order")
