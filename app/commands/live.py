@@ -2,6 +2,7 @@
 
     edge-studio live --source synthetic --model digits --model digits-int8 --frames 300 --json
     edge-studio live --source synthetic:objects --model yolo.onnx --kind yolov8 --labels coco.txt --frames 50
+    edge-studio live --source photos/ --model face --json --results 100 --snapshot overlays/ --snapshot-every 10
 """
 from __future__ import annotations
 
@@ -36,10 +37,32 @@ def _save_sidecar(text: str, spec) -> None:
     save_description(text, spec.description)
 
 
+def _frame_log(args):
+    """--results / --snapshot DIR: what each frame's model saw, kept for after the run."""
+    from app.core.live.frame_log import FrameLog
+
+    folder = Path(args.snapshot) if args.snapshot and _is_folder(args.snapshot) else None
+    if folder is not None and args.no_overlay:
+        raise ValueError("--snapshot DIR keeps overlays: drop --no-overlay")
+    results = args.results if args.results is not None else (DEFAULT_RESULTS if args.json else 0)
+    return FrameLog(results=results, snapshots=folder, every=args.snapshot_every)
+
+
+DEFAULT_RESULTS = 10  # frames per model whose decoded results --json carries unless --results says otherwise
+
+
+def _is_folder(text: str) -> bool:
+    """--snapshot names a folder (one overlay every K frames) unless it ends in an image suffix (the last one)."""
+    from converters.formats import IMAGE_SUFFIXES
+
+    return Path(text).is_dir() or Path(text).suffix.lower() not in IMAGE_SUFFIXES
+
+
 def cmd_live(args) -> int:
     from app.core.live.pipeline import LiveModel, LivePipeline
     from app.core.live.sources import open_source
 
+    log = _frame_log(args)
     source = open_source(args.source, fps=args.source_fps, fallback=args.fallback)
     models: list[LiveModel] = []
     with tempfile.TemporaryDirectory(prefix="edge-studio-live-") as tmp:
@@ -52,11 +75,16 @@ def cmd_live(args) -> int:
                 models.append(LiveModel(spec, runtime))
                 if args.save:
                     _save_sidecar(text, spec)
-            pipeline = LivePipeline(source, models, draw=not args.no_overlay)
+            pipeline = LivePipeline(source, models, draw=not args.no_overlay, on_result=log)
             if not args.json:
                 print(f"Running {args.frames} frames from {source.name} …", file=sys.stderr)
             stats = pipeline.run(frames=args.frames, timeout=args.timeout).to_json()
-            if args.snapshot and pipeline.latest(0) is not None and pipeline.latest(0).image is not None:
+            seen = log.to_json()
+            if log.results:
+                stats["frames"] = seen["results"]  # model name -> its first frames' decoded results
+            if log.snapshots is not None:
+                stats["snapshots"] = seen["snapshots"]
+            elif args.snapshot and pipeline.latest(0) is not None and pipeline.latest(0).image is not None:
                 import cv2
 
                 from app.core.files import write_atomic
@@ -73,6 +101,8 @@ def cmd_live(args) -> int:
         print(json.dumps(stats, indent=2))
     else:
         _print_table(stats)
+        if log.snapshots is not None:
+            print(f"kept {len(stats['snapshots'])} overlays in {log.snapshots} (one every {log.every} frames)")
     ok = stats["source"]["state"] != "failed" and all(m["processed"] and not m["error"] for m in stats["models"])
     return 0 if ok else 1
 
@@ -162,6 +192,12 @@ def add_cli(subparsers) -> None:
                        help="keep the aspect ratio and pad (YOLO, MediaPipe) instead of stretching")
     model.add_argument("--save", action="store_true", help="write these choices to the model's sidecar")
     p.add_argument("--no-overlay", action="store_true", help="skip drawing results onto frames")
-    p.add_argument("--snapshot", help="write the first model's last overlaid frame to this image file")
+    p.add_argument("--snapshot", help="an image file (.png, .jpg): the first model's last overlaid frame; a folder: "
+                                       "one overlay every --snapshot-every frames of each model")
+    p.add_argument("--snapshot-every", type=int, default=30, metavar="K",
+                   help="with --snapshot DIR: keep every K-th frame's overlay (default 30)")
+    p.add_argument("--results", type=int, default=None, metavar="N",
+                   help=f"keep each model's decoded results (boxes, classes, scores, landmarks, mask area) for its "
+                        f"first N frames in the JSON (default {DEFAULT_RESULTS} with --json, 0 otherwise)")
     p.add_argument("--json", action="store_true", help="print the stats as JSON")
     p.set_defaults(func=cmd_live)
