@@ -147,7 +147,22 @@ def stage_inputs(kind: str, stages: dict, frames: list[np.ndarray]) -> dict:
     return {k: np.stack(v) for k, v in fed.items()}
 
 
-def run(kind: str, stages: dict, scene, from_truth: bool = False) -> dict:
+def save_overlay(path: Path, frame: np.ndarray, result, roi, truth: np.ndarray) -> None:
+    """The frame with the pipeline's landmarks (overlay.py), its region (cyan) and the truth (magenta dots)."""
+    import cv2
+
+    from app.core.live.overlay import overlay
+
+    image = overlay(frame.copy(), result, None, {}, path.stem)
+    for x, y in truth:
+        cv2.circle(image, (int(round(x)), int(round(y))), 2, (255, 0, 255), -1, cv2.LINE_AA)
+    if roi is not None:
+        cv2.polylines(image, [roi.corners().round().astype(np.int32)], True, (255, 255, 0), 2, cv2.LINE_AA)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    cv2.imwrite(str(path), image)
+
+
+def run(kind: str, stages: dict, scene, from_truth: bool = False, overlay_at: tuple[int, Path] | None = None) -> dict:
     """from_truth: every frame's region made from the truth itself (the detector never runs): what the
     landmark model alone gets on an ideal crop, the floor under the whole pipeline's error."""
     from app.core.live.pipelines import PIPELINES, open_pipeline, roi_from_landmarks
@@ -158,7 +173,10 @@ def run(kind: str, stages: dict, scene, from_truth: bool = False) -> dict:
         for k, (frame, truth, size) in enumerate(scene):
             if from_truth:
                 pipeline.roi = roi_from_landmarks(truth, PIPELINES[kind].from_landmarks)
+            roi = pipeline.roi  # the region this frame is cropped from (None: the detector looks)
             result = pipeline.process(frame)
+            if overlay_at is not None and k == overlay_at[0]:
+                save_overlay(overlay_at[1], frame, result, roi or pipeline.roi, truth)
             row = {"frame": k, "detector_ran": pipeline.timings.get("detector", 0) > 0,
                    "ms": {s: round(v, 2) for s, v in pipeline.timings.items()}, "presence": result.presence}
             if result.landmarks:
@@ -204,14 +222,15 @@ def reference_landmarks(kind: str, stages: dict) -> np.ndarray:
     return np.array(result.landmarks)
 
 
-def bench(kind: str, frames: int, folder: Path, int8: bool) -> dict:
+def bench(kind: str, frames: int, folder: Path, int8: bool, overlays: Path | None = None) -> dict:
     fp32 = convert_stages(kind, folder)
     if kind == "hands":
         scene = lambda: hands_scene(frames)  # noqa: E731
     else:
         reference = reference_landmarks(kind, fp32)
         scene = lambda: photo_scene(frames, reference)  # noqa: E731
-    out = {"fp32": run(kind, fp32, scene())}
+    at = (frames * 2 // 3, overlays / f"pipeline-{kind}.png") if overlays else None
+    out = {"fp32": run(kind, fp32, scene(), overlay_at=at)}
     if kind == "hands":  # the truth has all 21 points (the others' truth is the pipeline's own output)
         out["fp32_truth_region"] = run(kind, fp32, scene(), from_truth=True)
     if int8:
@@ -234,6 +253,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", nargs="*", choices=list(PIPELINES), default=list(PIPELINES))
     parser.add_argument("--int8", action="store_true", help="also INT8 stages beside FP32")
     parser.add_argument("--keep", type=Path, help="keep the converted stages in this folder (reused next time)")
+    parser.add_argument("--overlays", type=Path, help="write one FP32 frame's overlay per pipeline here "
+                                                      "(pipeline-<kind>.png: landmarks, region cyan, truth magenta)")
     args = parser.parse_args(argv)
     import os
 
@@ -241,7 +262,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="bench-pipelines-") as tmp:
         folder = args.keep or Path(tmp)
         folder.mkdir(parents=True, exist_ok=True)
-        results = {kind: bench(kind, args.frames, folder, args.int8) for kind in args.only}
+        results = {kind: bench(kind, args.frames, folder, args.int8, args.overlays) for kind in args.only}
     report = {"machine": f"{platform.machine()}, {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}",
               "seconds": round(time.perf_counter() - started, 1), "results": results}
     if args.json:
