@@ -103,3 +103,32 @@ def test_pose_follows_the_photo_turned_and_scaled(stages):
     kind_stages = stages("pose")
     report = run("pose", kind_stages, photo_scene(30, reference_landmarks("pose", kind_stages)))
     assert report["found"] == 30 and report["mean_of_size"] < 0.1, report
+
+
+def test_live_cli_runs_the_face_mesh_pipeline_on_a_whole_photo(tmp_path, capsys):
+    """`edge-studio live --pipeline face_mesh` on a folder holding the astronaut photo: the 468 points land on
+    her face (not on the whole frame, where face_landmark alone says presence 0.00)."""
+    import argparse
+    import json
+
+    import cv2
+    from skimage import data
+
+    from app.commands.live import add_cli
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    cv2.imwrite(str(photos / "astronaut.png"), cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2BGR))
+    parser = argparse.ArgumentParser()
+    add_cli(parser.add_subparsers())
+    args = parser.parse_args(["live", "--source", str(photos), "--pipeline", "face_mesh", "--frames", "2",
+                              "--json", "--results", "2"])
+    assert args.func(args) == 0
+    report = json.loads(capsys.readouterr().out)
+    (model,) = report["models"]
+    assert model["name"] == "face_mesh-pipeline" and model["runtime"] == "lite pipeline" and not model["error"]
+    for frame in report["frames"]["face_mesh-pipeline"]:
+        points = np.array(frame["result"]["landmarks"])
+        assert points.shape == (468, 2) and frame["result"]["presence"] > 0.9
+        # her face on the 512×512 photo: about x 160–300, y 40–200 (hair to chin)
+        assert (points[:, 0].min(), points[:, 1].min()) > (150, 40) and (points[:, 0].max(), points[:, 1].max()) < (310, 210)

