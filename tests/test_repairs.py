@@ -171,3 +171,25 @@ def test_nearest_index_rule_matches_onnxruntime(tmp_path):
         onnx.save(model, str(tmp_path / "ramp.onnx"))
         got = ort_run(tmp_path / "ramp.onnx", np.arange(size, dtype=np.float32))[0]
         assert got.astype(int).tolist() == repairs.nearest_indices(size, out, scale, ctm, rounding).tolist()
+
+
+def test_control_flow_decided_at_run_time_is_one_line(tmp_path):
+    """silero-vad's case in small: an If whose condition is computed from an input cannot be folded, and
+    Lite 2.0 converts no control flow (it names some op inside a branch instead: "data type Size")."""
+    branch = lambda op, name: helper.make_graph(  # noqa: E731
+        [helper.make_node(op, ["x"], [name])], op, [], [helper.make_tensor_value_info(name, TensorProto.FLOAT, SHAPE)])
+    model = helper.make_model(helper.make_graph(
+        [helper.make_node("ReduceMax", ["x"], ["m"], keepdims=0),
+         helper.make_node("Greater", ["m", "zero"], ["cond"]),
+         helper.make_node("If", ["cond"], ["y"], then_branch=branch("Relu", "t"), else_branch=branch("Size", "e"))],
+        "runtime_if", [helper.make_tensor_value_info("x", TensorProto.FLOAT, SHAPE)],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], [_f32("zero", 0.0)]),
+        opset_imports=[helper.make_opsetid("", 13)])
+    model.ir_version = 8
+    src = tmp_path / "runtime_if.onnx"
+    onnx.save(model, str(src))
+    with pytest.raises(LiteError) as caught:
+        convert(src, tmp_path / "out.ms", input_format="NCHW")
+    text = str(caught.value)
+    assert "\n" not in text and "If ×1" in text and "'x'" in text and "Size" in text, text
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["runtime_if.onnx"]

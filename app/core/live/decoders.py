@@ -11,7 +11,7 @@ import numpy as np
 
 from app.core.live.boxes import nms
 from app.core.live.results import Detection, Geometry, Result
-from app.core.live.topologies import TOPOLOGIES, topology_for
+from app.core.live.topologies import TOPOLOGIES, layout_for, topology_for
 from app.core.preprocess import PreprocessSpec
 
 Decoder = Callable[[list[np.ndarray], Geometry], Result]
@@ -122,21 +122,33 @@ def segmentation(spec: "ModelSpec") -> Decoder:
 
 # -- keypoints / landmarks ---------------------------------------------------------------------
 def keypoint_layout(outputs: list[np.ndarray], options: dict) -> tuple[int, int, int, int | None]:
-    """(output index, points, values per point, presence output index) for these outputs."""
+    """(output index, points, values per point, presence output index) for these outputs. A known layout
+    (topologies.py: BlazePose's 39 × 5, …) is recognised by its size; otherwise the topology's points
+    divide the output, or 3 or 2 values a point."""
     topology = TOPOLOGIES.get(options.get("topology") or "")
     index = options.get("keypoint_output")
+    per = options.get("values_per_keypoint")
     if index is None:
-        candidates = [i for i, o in enumerate(outputs) if o.size > 1 and
-                      (o.size % topology.points == 0 if topology else o.size % 3 == 0 or o.size % 2 == 0)]
+        # the topology's layouts in their order of preference (BlazePose: the 39×5 image landmarks before
+        # the 39×3 world ones), whatever order the runtime gives the outputs in
+        layouts = topology.layouts if topology else [lay for t in TOPOLOGIES.values() for lay in t.layouts]
+        known = [i for lay in layouts for i, o in enumerate(outputs) if o.size == lay.size]
+        candidates = known or [i for i, o in enumerate(outputs) if o.size > 1 and (
+            o.size % per == 0 if per else o.size % topology.points == 0 if topology else
+            o.size % 3 == 0 or o.size % 2 == 0)]
         if not candidates:
-            raise ValueError(f"no output has {topology.points if topology else 'K×2 or K×3'} keypoint values "
-                             f"(outputs {[tuple(o.shape) for o in outputs]})")
+            wanted = f"{topology.points} keypoints" if topology else "K×2 or K×3 keypoint values"
+            if topology and topology.layouts:
+                wanted += " (or " + ", ".join(f"{lay.points}×{len(lay.values)}" for lay in topology.layouts) + ")"
+            raise ValueError(f"no output has {wanted} (outputs {[tuple(o.shape) for o in outputs]})")
         index = candidates[0]
     if index >= len(outputs):
         raise ValueError(f"keypoint_output {index}: the model has {len(outputs)} outputs")
     size = outputs[index].size
-    per = options.get("values_per_keypoint") or (size // topology.points if topology else
-                                                 3 if size % 3 == 0 else 2)
+    if per is None:
+        found = layout_for(size, topology)
+        per = len(found[1].values) if found else (size // topology.points if topology and size % topology.points == 0
+                                                  else 3 if size % 3 == 0 else 2)
     if size % per:
         raise ValueError(f"output {index} has {size} values: not a whole number of {per}-value keypoints")
     presence = options.get("presence_output")
@@ -154,10 +166,14 @@ def keypoints(spec: "ModelSpec") -> Decoder:
         presence = None
         if presence_at is not None:
             presence = float(_sigmoid_if_logits(np.asarray(outputs[presence_at], np.float64).reshape(-1))[0])
-        topology = spec.options.get("topology") or getattr(topology_for(count), "name", "")
+        known = layout_for(outputs[index].size, TOPOLOGIES.get(spec.options.get("topology") or ""))
+        drawn = TOPOLOGIES.get(spec.options.get("topology") or "") or (known[0] if known else topology_for(count))
+        topology = getattr(drawn, "name", "")
         if presence is not None and presence < threshold:
             return Result(topology=topology, presence=presence)
-        xy = np.asarray(outputs[index], np.float64).reshape(count, per)[:, :2] / size
+        # the skeleton's points come first; extras (BlazePose's 6 region-of-interest points) are not drawn
+        count_drawn = min(count, drawn.points) if drawn else count
+        xy = np.asarray(outputs[index], np.float64).reshape(count, per)[:count_drawn, :2] / size
         points = geometry.to_frame(xy)
         return Result(landmarks=[(float(x), float(y)) for x, y in points], topology=topology, presence=presence)
 

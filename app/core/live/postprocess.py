@@ -16,7 +16,8 @@ from typing import Callable
 
 import numpy as np
 
-from app.core.live import decoders
+from app.core.live import anchors, decoders
+from app.core.live.anchors import ssd_anchors  # noqa: F401  (re-exported: quantize and tests read it here)
 from app.core.live.boxes import iou, nms  # noqa: F401  (re-exported: the metrics and tests use them here)
 from app.core.live.overlay import overlay  # noqa: F401  (re-exported)
 from app.core.live.results import Classification, Detection, Geometry, Result  # noqa: F401  (re-exported)
@@ -76,13 +77,8 @@ class ModelSpec:
 
 
 def ssd_preset(name: str) -> dict:
-    """The anchors, decoder, NMS and input of an SSD sample model (its registry entry)."""
-    from sample_models.fetch import SampleModelError, manifest
-
-    try:
-        return manifest(name)
-    except SampleModelError as exc:
-        raise ValueError(f"ssd preset {name!r}: {exc}") from None
+    """The anchors, decoder, NMS, input and labels of a MediaPipe detector (a row of anchors.SSD_PRESETS)."""
+    return anchors.preset(name).options()
 
 
 def ssd_input(preset: dict) -> tuple[PreprocessSpec, bool]:
@@ -159,13 +155,14 @@ def model_spec(path: str | Path, preprocess: PreprocessSpec | None = None, input
     if labels is None and (labels_file := find_sidecar(path, "labels.json")) is not None:
         labels = read_labels(labels_file)
     letterbox = False
-    if description.kind == "ssd":
-        preset = ssd_preset(description.preset)
-        options.update({k: preset[k] for k in ("anchors", "decoder", "nms")})
+    if description.kind == "ssd":  # a preset's options, or the description's own (anchors + decoder)
+        preset = ssd_preset(description.preset) if description.preset else {}
+        options.update({k: options.get(k) or preset[k] for k in ("anchors", "decoder") if k in options or preset})
+        options["nms"] = preset.get("nms") or anchors.SsdNmsOptions().model_dump()
         for key in ("score_threshold", "iou_threshold"):
             if key not in description.model_fields_set:
                 options.pop(key, None)  # the preset's own threshold holds
-        if preprocess is None and description.preprocess is None:
+        if preprocess is None and description.preprocess is None and preset:
             preprocess, letterbox = ssd_input(preset)
         labels = labels or preset.get("labels")
     if preprocess is None:
@@ -204,40 +201,6 @@ def classification(spec: ModelSpec) -> Decoder:
 
 
 # -- BlazeFace-style SSD -----------------------------------------------------------------------
-def ssd_anchors(opts: dict) -> np.ndarray:
-    """(N, 4) anchors x_center, y_center, w, h (normalized), as MediaPipe's SsdAnchorsCalculator makes them."""
-    strides, n_layers = opts["strides"], opts["num_layers"]
-
-    def scale(i: int) -> float:
-        return opts["min_scale"] + (opts["max_scale"] - opts["min_scale"]) * i / (n_layers - 1) if n_layers > 1 \
-            else (opts["min_scale"] + opts["max_scale"]) / 2
-
-    anchors, layer = [], 0
-    while layer < n_layers:
-        sizes = []  # (w, h) of each anchor per cell; layers that share a stride share the grid
-        last = layer
-        while last < n_layers and strides[last] == strides[layer]:
-            s = scale(last)
-            if last == 0 and opts.get("reduce_boxes_in_lowest_layer", False):
-                sizes += [(0.1, 0.1), (s * math.sqrt(2), s / math.sqrt(2)), (s / math.sqrt(2), s * math.sqrt(2))]
-            else:
-                sizes += [(s * math.sqrt(r), s / math.sqrt(r)) for r in opts["aspect_ratios"]]
-                if opts.get("interpolated_scale_aspect_ratio", 0) > 0:
-                    s_next = 1.0 if last == n_layers - 1 else scale(last + 1)
-                    r = opts["interpolated_scale_aspect_ratio"]
-                    sizes.append((math.sqrt(s * s_next) * math.sqrt(r), math.sqrt(s * s_next) / math.sqrt(r)))
-            last += 1
-        rows = math.ceil(opts["input_size_height"] / strides[layer])
-        cols = math.ceil(opts["input_size_width"] / strides[layer])
-        ys, xs = np.meshgrid((np.arange(rows) + opts["anchor_offset_y"]) / rows,
-                             (np.arange(cols) + opts["anchor_offset_x"]) / cols, indexing="ij")
-        wh = np.ones((len(sizes), 2)) if opts.get("fixed_anchor_size", False) else np.array(sizes)
-        grid = np.stack([xs, ys], -1).reshape(-1, 1, 2).repeat(len(sizes), 1)  # cell-major, anchors within
-        anchors.append(np.concatenate([grid, np.broadcast_to(wh, grid.shape)], -1).reshape(-1, 4))
-        layer = last
-    return np.concatenate(anchors).astype(np.float32)
-
-
 def decode_boxes(raw: np.ndarray, anchors: np.ndarray, opts: dict) -> tuple[np.ndarray, np.ndarray]:
     """Regressor rows (N, num_coords) → boxes (N, 4) x0, y0, x1, y1 and keypoints (N, K, 2), normalized."""
     raw = raw.reshape(len(anchors), -1).astype(np.float32)
@@ -346,18 +309,18 @@ def _accepts_mask(shapes) -> bool:
 
 
 def _accepts_points(shapes) -> bool:
-    from app.core.live.topologies import TOPOLOGIES
+    from app.core.live.topologies import TOPOLOGIES, layout_for
 
-    return any(math.prod(s) % t.points == 0 and 2 <= math.prod(s) // t.points <= 5
-               for s in shapes for t in TOPOLOGIES.values())
+    return any(layout_for(math.prod(s)) or any(math.prod(s) % t.points == 0 and 2 <= math.prod(s) // t.points <= 5
+                                              for t in TOPOLOGIES.values()) for s in shapes)
 
 
 POSTPROCESSORS: dict[str, Postprocessor] = {p.kind: p for p in (
     Postprocessor("classification", "Classifier (top-k labels)", "one score vector [1, C]", _accepts_classes,
                   classification, metric="top-1"),
-    Postprocessor("ssd", "SSD-anchor detector (MediaPipe face / palm)",
-                  "regressors [1, N, 4+2K] and scores [1, N, 1]; anchors from a preset", _accepts_ssd, ssd,
-                  metric="box agreement"),
+    Postprocessor("ssd", "SSD-anchor detector (MediaPipe face / palm / pose)",
+                  "regressors [1, N, 4+2K] and scores [1, N, 1]; anchors from a preset or MediaPipe's anchor options",
+                  _accepts_ssd, ssd, InputOptions(letterbox=True), "box agreement"),
     Postprocessor("yolov5", "YOLOv5 detector (anchors in the head)", "[1, N, 5+C]: cx, cy, w, h, objectness, classes",
                   _accepts_v5, decoders.yolo, InputOptions(letterbox=True), "box agreement"),
     Postprocessor("yolov8", "YOLOv8 / v11 detector (anchor-free)", "[1, 4+C, N]: cx, cy, w, h, classes",

@@ -21,6 +21,7 @@ from app.core.description import KINDS, RANGES, InputOptions, Kind  # noqa: F401
 from app.core.description import find_description as find_model_description
 from app.core.description import load_description_for, read_labels  # noqa: F401  (read_labels re-exported)
 from app.core.preprocess import PreprocessError, find_sidecar
+from app.core.live.anchors import SSD_PRESETS, SsdAnchorOptions, SsdDecoderOptions
 
 MODEL_SIDECAR = "model.json"
 Finite = Annotated[float, Field(ge=-1e6, le=1e6)]
@@ -42,13 +43,19 @@ class ModelDescription(BaseModel):
     values_per_keypoint: int | None = Field(None, ge=2, le=8)  # keypoints: x, y (, z, visibility, …)
     keypoint_output: int | None = Field(None, ge=0)  # keypoints: which output holds them (default: first that fits)
     presence_output: int | None = Field(None, ge=0)  # keypoints: a one-value "present" score output
-    preset: str | None = None  # ssd: anchors and decoder of a sample model (face_detection, palm_detection)
+    preset: str | None = None  # ssd: anchors and decoder of a MediaPipe detector (anchors.SSD_PRESETS)
+    # ssd without a preset: MediaPipe's SsdAnchorsCalculator and TensorsToDetectionsCalculator options
+    anchors: SsdAnchorOptions | None = None
+    decoder: SsdDecoderOptions | None = None
     preprocess: InputOptions | None = None
 
     @model_validator(mode="after")
     def _needs(self) -> "ModelDescription":
-        if self.kind == "ssd" and not self.preset:
-            raise ValueError("kind ssd needs a preset (its anchors): face_detection or palm_detection")
+        if self.kind == "ssd" and not self.preset and (self.anchors is None or self.decoder is None):
+            raise ValueError(f"kind ssd needs a preset ({', '.join(SSD_PRESETS)}) or its anchors and decoder "
+                             "options (MediaPipe's SsdAnchorsCalculator / TensorsToDetectionsCalculator)")
+        if self.preset and self.preset not in SSD_PRESETS:
+            raise ValueError(f"unknown ssd preset {self.preset!r}: use one of {', '.join(SSD_PRESETS)}")
         return self
 
     def label_list(self, sidecar: Path | None) -> list[str] | None:
