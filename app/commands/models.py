@@ -9,6 +9,7 @@ from pathlib import Path
 from app.commands.output import print_json, progress_bar
 from app.core.description import KINDS, RANGES
 from app.core.models.card import make_card
+from app.core.models.library import model_argument
 from converters.lite.convert import QUANT_METHODS
 from jobs.state import JobState
 
@@ -77,7 +78,7 @@ def cmd_convert(args) -> int:
     from converters.lite import QuantConfig, convert
 
     suffixes = {f.name: f.suffix for f in LITE_FORMATS}
-    src, description = _model_and_description(Path(args.model))
+    src, description = _model_and_description(model_argument(args.model))
     out = Path(args.out) if args.out else src.with_suffix(suffixes[args.to or "ms"])
     if args.to and out.suffix != suffixes[args.to]:
         raise ValueError(f"--to {args.to} writes a {suffixes[args.to]} file, but --out is {out.name}")
@@ -256,13 +257,13 @@ def cmd_deploy(args) -> int:
                   arm64=not args.no_arm64,
                   accept_mismatch=args.accept_mismatch)
     if args.json:
-        summary = deploy(args.model, args.out, **kwargs)
+        summary = deploy(model_argument(args.model), args.out, **kwargs)
         print_json(summary)
         return 1 if summary["failed"] else 0
     progress, task = progress_bar(1.0, "deploying")
     with progress:
         state = JobState(on_progress=lambda f, m: progress.update(task, completed=f, description=m))
-        summary = deploy(args.model, args.out, state=state, **kwargs)
+        summary = deploy(model_argument(args.model), args.out, state=state, **kwargs)
     from rich.console import Console
     from rich.table import Table
 

@@ -188,7 +188,9 @@ def resolve_model(text: str, tmp: Path, threads: int = 1, token: str | None = No
     if text in BUILDERS:
         path = sample_cache.build(text, BUILDERS)  # converted once, then kept by content hash
     else:
-        path = Path(text)
+        from app.core.models.library import model_argument
+
+        path = model_argument(text)  # a file, a library folder, or a model of "Your models" by name
         if path.is_dir() and find_description(path):  # a library folder: its model
             path = load_description_for(path).model_path(path)
         if not path.is_file():

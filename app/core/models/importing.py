@@ -22,6 +22,7 @@ from app.core.description import (
     ModelDescription,
     OutputFacts,
     TensorFacts,
+    load_description_for,
     read_io,
     read_labels,
 )
@@ -67,6 +68,8 @@ def propose(path: str | Path, card=None) -> ModelDescription:
     known = registry_entry(path)
     if known is not None and "live" in known:  # a model the sample registry knows: its declared facts
         return _from_registry(path, fmt.name, inputs, outputs, known)
+    if (beside := _described_beside(path)) is not None:
+        return beside
     shapes = [tuple(d or 1 for d in (o.shape or [])) for o in outputs]
     suggested = suggest_kinds(shapes) if shapes else []
     kind = suggested[0] if suggested else "classification"
@@ -77,6 +80,19 @@ def propose(path: str | Path, card=None) -> ModelDescription:
     return ModelDescription(name=path.stem, model_file=path.name, format=fmt.name, inputs=inputs,
                             outputs=[OutputFacts(**o.model_dump()) for o in outputs], preprocess=preprocess,
                             kind=kind, decoder=decoder, origin="imported")
+
+
+def _described_beside(path: Path) -> ModelDescription | None:
+    """What the files next to it already say (a trained model's preprocess.json and labels.json, a package's
+    description.json, a <stem>.model.json): taken over, not guessed again (the bundled digits model read as
+    [0, 1] RGB scores 76 % instead of 98 %)."""
+    try:
+        described = load_description_for(path)
+    except DescriptionError:
+        return None
+    return described.model_copy(update={"name": path.stem if described.name in ("", path.parent.name) and
+                                        path.stem != "model" else described.name,
+                                        "model_file": path.name, "origin": "imported"})
 
 
 def registry_entry(path: Path) -> dict | None:

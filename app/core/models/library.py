@@ -124,3 +124,13 @@ def summary_of(metrics: dict) -> str:
     if metrics.get("arch"):
         parts.append(str(metrics["arch"]))
     return " · ".join(parts)
+
+
+def model_argument(text: str) -> Path:
+    """What a command's MODEL names: a path as given, or else a model of "Your models" by its name (the
+    newest of that name), so `edge-studio import x.onnx --name mine` is followed by `convert mine`."""
+    path = Path(text)
+    if path.exists() or "/" in text:
+        return path
+    named = [e for e in ModelLibrary(library_path()).entries if e.name == text and Path(e.folder).is_dir()]
+    return Path(named[-1].folder) if named else path

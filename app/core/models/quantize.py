@@ -531,9 +531,11 @@ def resolve_source(model: str) -> tuple[Path, QuantData | None]:
     from app.core.description import find_description, load_description_for
     from sample_models import DIGITS_ONNX
 
+    from app.core.models.library import model_argument
+
     if model in ("digits", "digits-int8"):
         return DIGITS_ONNX, None
-    path = Path(model)
+    path = model_argument(model)
     if (path.is_dir() or path.is_file()) and find_description(path) is not None:
         description = load_description_for(path)
         source = description.model_path(path) if path.is_dir() else path
