@@ -117,12 +117,13 @@ def test_booth_is_exactly_the_screen(window_manager, tmp_path):
 @pytest.mark.timeout(3600)
 @pytest.mark.parametrize("size", SIZES)
 def test_the_whole_matrix(size, tmp_path_factory):
-    """Every page (the Quantize page with a real report) in both themes and every booth scene, at each
-    size; the images go to docs/screenshots/matrix/ (palette PNGs) and the contact sheet is rebuilt."""
+    """Every page (Convert, Profile and Quantize with real results) in both themes and every booth scene,
+    at each size; the images go to docs/screenshots/matrix/ (palette PNGs) and the contact sheet is rebuilt."""
     report = tmp_path_factory.getbasetemp() / "quantize-report.pkl"  # made once, shared by the sizes
+    built = tmp_path_factory.getbasetemp() / "built"  # a real build and comparison, also made once
     DOCS_SHOTS.mkdir(parents=True, exist_ok=True)
     found = _shoot(size, DOCS_SHOTS, "--themes", "light", "dark", "--booth", "--quantize-report", str(report),
-                   timeout=3000)
+                   "--built", str(built), timeout=3000)
     shots = [Path(p) for p in found["written"]]
     width, height = (int(v) for v in size.split("x"))
     for shot in shots:
