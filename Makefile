@@ -24,7 +24,7 @@ package: setup $(VENV)/.package-deps-ok
 	$(BIN)/python -m installer.make_package --flavour $(FLAVOUR)
 
 $(VENV)/.package-deps-ok: $(VENV)/.deps-ok
-	@$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test,package]' 2>&1 | grep -v "^WARNING: Location" ; \
+	@$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test,package]' 2>&1 | $(BIN)/python -m installer.build_log ; \
 	  test $${PIPESTATUS[0]} -eq 0 || { echo "edge-studio package: pip install of PyInstaller failed" >&2; exit 2; }
 	@touch $@
 
@@ -38,7 +38,7 @@ $(BIN)/python:
 $(VENV)/.deps-ok: pyproject.toml | $(BIN)/python
 	@echo "Installing Edge Studio and its dependencies into $(VENV) (first run: several minutes)…"
 	@$(BIN)/python -m pip install --quiet --upgrade pip >/dev/null 2>&1 || true
-	@$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test]' 2>&1 | grep -v "^WARNING: Location" ; \
+	@$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test]' 2>&1 | $(BIN)/python -m installer.build_log ; \
 	  test $${PIPESTATUS[0]} -eq 0 || { echo "edge-studio setup: pip install failed (see above); check that pypi.org is reachable" >&2; exit 2; }
 	@touch $@
 

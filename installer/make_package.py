@@ -17,6 +17,7 @@ import time
 from importlib import metadata
 from pathlib import Path
 
+from installer import build_log
 from installer.layout import BUILD_INFO, FLAVOURS, ICON, ROOT
 
 EXTRAS = (ROOT / "installer" / "edge-studio.desktop", ROOT / "installer" / "install.sh", ICON)
@@ -52,7 +53,17 @@ def build(flavour: str, dist: Path) -> Path:
     command = [sys.executable, "-m", "PyInstaller", "--noconfirm", "--log-level", "WARN",
                "--distpath", str(dist), "--workpath", str(ROOT / "build" / f"pyinstaller-{flavour}"),
                str(ROOT / "build.spec")]
-    subprocess.run(command, check=True, env=env, cwd=ROOT)
+    log = ROOT / "build" / f"pyinstaller-{flavour}.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    done = subprocess.run(command, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                          errors="replace")
+    log.write_text(done.stdout, encoding="utf-8")
+    shown, left_out = build_log.split(done.stdout.splitlines(keepends=True))
+    sys.stdout.writelines(shown)  # what no HARMLESS row explains: shown as PyInstaller printed it
+    if line := build_log.summary(left_out, str(log.relative_to(ROOT))):
+        print(f"make_package: {line}")
+    if done.returncode != 0:
+        raise SystemExit(f"make_package: PyInstaller failed (exit {done.returncode}); its log: {log}")
     return dist / "edge-studio"
 
 
