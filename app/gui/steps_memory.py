@@ -15,7 +15,7 @@ def remember(state, settings) -> None:
 def restore(state, settings) -> None:
     """After the active model is restored: its package (if it still exists) and the steps done for it."""
     kept = settings.get(KEY) or {}
-    if kept.get("model") != str(state.model_dir) or not state.model_onnx.is_file():
+    if kept.get("model") != str(state.model_dir) or not state.model_path.is_file():
         return
     package = kept.get("package")
     done = set(kept.get("done", []))
