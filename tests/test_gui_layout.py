@@ -206,7 +206,7 @@ def test_small_words(qtbot, tmp_path):
     metrics = {"val_top1": 0.98, "val_samples": 360, "train_top1": 0.99, "train_samples": 1437, "arch": "cnn",
                "epochs": 10, "stopped": "epochs", "train_seconds": 12.0, "step_ms": 4.0}
     assert "10 epochs," in report_html(metrics) and "(epochs)" not in report_html(metrics)
-    assert "stopped: time budget" in report_html(metrics | {"stopped": "time budget"})
+    assert "(stopped by time budget)" in report_html(metrics | {"stopped": "time budget"})  # 7ae5238: "stopped by"
     window.show_health({"lite_bridge": {"ok": True, "version": "2.0.0"}})
     assert "#3a9d5d" in window.health_label.styleSheet()
 

@@ -124,6 +124,9 @@ class LivePage(QWidget):
         for widget in (QLabel("Model"), self.model_a, QLabel("threads"), self.threads, QLabel("beside"),
                        self.model_b, QLabel("threads"), self.threads_b):
             controls.addWidget(widget)
+        for combo in (self.model_a, self.model_b):  # a wider window shows the whole "<model name> · INT8": at 11
+            controls.setStretchFactor(combo, 2)  # characters, "trained-20261207-… · FP32" and "· INT8" looked alike
+            combo.setMaximumWidth(380)
         controls.addStretch(1)
         layout.addLayout(controls)
         actions = QHBoxLayout()
