@@ -49,8 +49,10 @@ def test_import_dialog_suggests_the_kind_and_the_user_corrects_it(qtbot, tmp_pat
     dialog.kind.setCurrentIndex(dialog.kind.findData("yolov8"))
     assert dialog.letterbox.isChecked() and dialog.iou.isEnabled()
     dialog.kind.setCurrentIndex(dialog.kind.findData("ssd"))
-    dialog.ok_button.click()
-    assert dialog.chosen.kind == "ssd" and dialog.chosen.decoder["preset"] == "face_detection"
+    assert dialog.preset.isEnabled() and dialog.decoder()["preset"] == "face_detection"
+    dialog.ok_button.click()  # a mask's outputs are no SSD's (importing.check_kind): refused in the dialog
+    assert dialog.chosen is None and dialog.result() != dialog.DialogCode.Accepted
+    assert "kind ssd reads" in dialog.problem.text() and "they fit segmentation" in dialog.problem.text()
 
 
 def test_live_page_runs_an_imported_detector_beside_a_sample(qtbot, page, tmp_path):
