@@ -31,26 +31,37 @@ def _print_parity(result: dict) -> None:
     from rich.console import Console
     from rich.table import Table
 
+    from app.core.models.device_parity import agreement_of
+
     table = Table(title=f"{result['runtime']} · {result['samples']} inputs · {result['task']}")
-    for column in ("model", "precision", "ARM64", "max |Δ| vs x86", "cosine vs x86", "agreement vs x86",
-                   "cosine vs FP32", "agreement vs FP32"):
+    with_fp32 = any("vs_fp32" in m for m in result["models"].values())  # a reference was measured
+    columns = ["model", "precision", "ARM64", "task metric vs x86", "max |Δ| vs x86", "cosine vs x86"]
+    for column in columns + (["cosine vs FP32", "agreement vs FP32"] if with_fp32 else []):
         table.add_column(column)
     for name, m in result["models"].items():
         if "error" in m:
-            table.add_row(name, m["precision"], "✗", "(see below)", "", "", "", "")
+            table.add_row(name, m["precision"], "✗", "(see below)", *[""] * (len(table.columns) - 4))
             continue
-        agree = "top1_agreement" if m["task"] == "classification" else "box_agreement"
+        agree = agreement_of(m["vs_x86"])[0]  # top-1, box or the kind's own agreement; none for raw outputs
+        figure = m.get("task_metric")
         fp32 = m.get("vs_fp32", {})
-        table.add_row(name, m["precision"], "✓" if m["ok"] else "✗",
-                      ", ".join(f"{d:.2g}" for d in m["vs_x86"]["max_abs_diff"]),
-                      ", ".join(f"{c:.5f}" for c in m["vs_x86"]["cosine"]), f"{m['vs_x86'][agree]:.1%}",
-                      ", ".join(f"{c:.5f}" for c in fp32.get("cosine", [])),
-                      f"{fp32[agree]:.1%}" if agree in fp32 else "")
+        row = [name, m["precision"], "✓" if m["ok"] else "✗",
+               f"{figure['metric']} {figure['value']:.1f} % ({figure['verdict']})" if figure else "raw outputs only",
+               ", ".join(f"{d:.2g}" for d in m["vs_x86"]["max_abs_diff"]),
+               ", ".join(f"{c:.5f}" for c in m["vs_x86"]["cosine"])]
+        if with_fp32:
+            row += [", ".join(f"{c:.5f}" for c in fp32.get("cosine", [])), f"{fp32[agree]:.1%}" if agree in fp32 else ""]
+        table.add_row(*row)
     console = Console()
     console.print(table)
+    if result.get("inputs"):
+        console.print(f"inputs: {result['inputs']}", markup=False, highlight=False)
     for name, m in result["models"].items():
         if "error" in m:
             console.print(f"{name}: {m['error']}", markup=False, highlight=False)
+        for o in m.get("outputs", []):
+            console.print(f"{name} · {o['name']} ({o['role']}): cosine {o['cosine']:.5f}, max |Δ| {o['max_abs_diff']:.2g}",
+                          markup=False, highlight=False)
 
 
 def add_remote_arguments(parser) -> None:

@@ -277,11 +277,13 @@ def _arm64_parity(results: dict, staging: Path, x_val: np.ndarray, reference: di
         return {"available": False, "reason": "no Lite .ms file in this package", "models": {}}
     kind = description.kind  # judged by the kind's figure (boxes after decoding, not argmax over anchors)
     n = device_parity.DEFAULT_SAMPLES["classification" if kind == "classification" else "detection"]
-    decode = task_check.decoder(description, staging / "model.ms")[1] if kind != "classification" else None
+    # results in input pixels: a mask at the normalized 1×1 'frame' would make its IoU a coin toss
+    decode = device_parity.input_pixel_decoder(description, staging / "model.ms") if kind != "classification" else None
     samples: dict = {}
     state.set_progress(0.95, "ARM64 parity (emulated: correctness only)")
     arm = device_parity.parity(models, x_val[:n], task=kind, decode=decode,
-                               reference=[o[:n] for o in reference["outputs"]], state=state, samples_out=samples)
+                               reference=[o[:n] for o in reference["outputs"]], state=state, samples_out=samples,
+                               roles={o.name: o.role for o in description.outputs})
     if arm.get("available") and samples and (staging / "device").is_dir():
         try:
             arm["bundle"] = arm64_bundle.write_bundle(staging / "device", {k: models[k] for k in samples}, samples,

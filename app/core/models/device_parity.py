@@ -50,7 +50,7 @@ def _per_sample(outputs: list[np.ndarray], n: int) -> list[list[np.ndarray]]:
 def _boxes(decode, outputs: list[np.ndarray]) -> np.ndarray:
     from app.core.live.postprocess import Geometry
 
-    found = decode(outputs, Geometry(1.0, 1.0)).detections  # normalized input coordinates
+    found = decode(outputs, Geometry(1.0, 1.0)).detections  # normalized input coordinates (or input pixels)
     return np.array([d.box for d in found], np.float64).reshape(-1, 4)
 
 
@@ -96,19 +96,39 @@ def compare(got: list[np.ndarray], want: list[np.ndarray], n: int, task: str, de
     elif task == RAW:
         pass  # nothing says what the outputs mean: the raw figures alone
     else:  # segmentation, keypoints: the kind's own figure (mask IoU, PCK) on the decoded results
-        out["task_agreement"] = task_agreement(got, want, n, task, decode)
+        out.update(task_agreement(got, want, n, task, decode))
     return out
 
 
-def task_agreement(got: list[np.ndarray], want: list[np.ndarray], n: int, kind: str, decode) -> float:
+def _found(result) -> bool:
+    """Whether a decoded result holds anything to judge (a foreground, landmarks)."""
+    return bool(result.landmarks) or (result.mask is not None and bool(result.mask.any()))
+
+
+def task_agreement(got: list[np.ndarray], want: list[np.ndarray], n: int, kind: str, decode) -> dict:
+    """The kind's own figure (mask IoU, PCK) per sample, averaged; with how many samples each side decoded
+    something on (an agreement of two empty results says little: the count tells)."""
     from app.core.live import metrics
     from app.core.live.postprocess import Geometry
 
-    figures = [metrics.compare(kind, decode(g, Geometry(1.0, 1.0, width=1, height=1)),
-                               decode(w, Geometry(1.0, 1.0, width=1, height=1)))
-               for g, w in zip(_per_sample(got, n), _per_sample(want, n))]
-    rates = [f.rate for f in figures if f is not None]
-    return round(float(np.mean(rates)), 4) if rates else 1.0
+    geometry = Geometry(1.0, 1.0, width=1, height=1)  # input_pixel_decoder overrides it for described models
+    pairs = [(decode(g, geometry), decode(w, geometry)) for g, w in zip(_per_sample(got, n), _per_sample(want, n))]
+    rates = [f.rate for f in (metrics.compare(kind, g, w) for g, w in pairs) if f is not None]
+    return {"task_agreement": round(float(np.mean(rates)), 4) if rates else 1.0,
+            "found": sum(_found(w) for _, w in pairs), "found_arm": sum(_found(g) for g, _ in pairs)}
+
+
+def input_pixel_decoder(description, model: Path):
+    """The description's decoder, reading every result in the model input's pixels whatever geometry it is
+    handed: a segmentation mask decoded into the 1×1 'frame' of normalized coordinates would make its mask
+    IoU a coin toss (boxes and PCK do not mind the scale)."""
+    from app.core.live.postprocess import Geometry
+    from app.core.models import task_check
+
+    spec, decode = task_check.decoder(description, model)
+    width, height = spec.preprocess.width, spec.preprocess.height
+    pixels = Geometry(width, height, width=width, height=height)
+    return lambda outputs, _normalized: decode(outputs, pixels)
 
 
 AGREEMENT_KEYS = ("top1_agreement", "box_agreement", "task_agreement")
@@ -124,10 +144,43 @@ def _percent(value: float | None) -> str:
     return "–" if value is None else f"{value:.1%}"
 
 
-def verdict(vs_x86: dict, precision: str) -> bool:
+def verdict(vs_x86: dict, precision: str, main: list[bool] | None = None) -> bool:
+    """Within the precision's tolerance; `main` marks the outputs whose cosine judges (an auxiliary output of
+    the description is reported, not judged)."""
     bar = TOLERANCE.get(precision, TOLERANCE["int8"])
     judged = any(k in vs_x86 for k in AGREEMENT_KEYS)
-    return min(vs_x86["cosine"]) >= bar["cosine"] and (not judged or agreement_of(vs_x86)[1] >= bar["agreement"])
+    cosines = [c for c, m in zip(vs_x86["cosine"], main or [True] * len(vs_x86["cosine"])) if m] or vs_x86["cosine"]
+    return min(cosines) >= bar["cosine"] and (not judged or agreement_of(vs_x86)[1] >= bar["agreement"])
+
+
+def metric_of(task: str) -> str:
+    """The task metric's name (TASKS, the description's table) for a parity task."""
+    from app.core.description import TASKS
+
+    return TASKS["ssd" if task == "detection" else task].metric if task != RAW else RAW
+
+
+def task_figure(entry: dict) -> dict | None:
+    """The kind's task metric of one parity entry: ARM64 against x86 Lite (and FP32 when measured), in %, with
+    a verdict in the words of every other check (matches / close / WRONG); None for raw outputs."""
+    key, value = agreement_of(entry["vs_x86"])
+    if value is None:
+        return None
+    exact = value == 1.0 and min(entry["vs_x86"]["cosine"]) >= TOLERANCE["fp32"]["cosine"]
+    figure = {"metric": metric_of(entry["task"]), "against": "x86 Lite", "value": round(100 * value, 2),
+              "needs": round(100 * entry["tolerance"]["agreement"], 2),
+              "verdict": "WRONG" if not entry["ok"] else "matches" if exact else "close"}
+    if key in entry.get("vs_fp32", {}):
+        figure["vs_fp32"] = round(100 * entry["vs_fp32"][key], 2)
+    return figure
+
+
+def output_figures(vs_x86: dict, names: list[str], roles: dict[str, str]) -> list[dict]:
+    """Per output, named as Lite names it: its role (the description's; main when it says nothing), max |Δ|
+    and cosine against x86 Lite."""
+    names = names if len(names) == len(vs_x86["cosine"]) else [f"output {k}" for k in range(len(vs_x86["cosine"]))]
+    return [{"name": name, "role": roles.get(name, "main"), "max_abs_diff": d, "cosine": c, "cosine_min": m}
+            for name, d, c, m in zip(names, vs_x86["max_abs_diff"], vs_x86["cosine"], vs_x86["cosine_min"])]
 
 
 # -- running -----------------------------------------------------------------------------------
@@ -155,7 +208,7 @@ def x86_outputs_in_child(params: dict, _state) -> dict:
             names.append(f"x86_{k}.npy")
             np.save(folder / names[-1], np.concatenate([np.reshape(s[k], (1,)) if s[k].ndim == 0 else s[k]
                                                        for s in per_sample]))
-        answers.append({"outputs": names})
+        answers.append({"outputs": names, "names": [spec.name for spec in runtime.model.outputs]})
     return {"answers": answers}
 
 
@@ -170,8 +223,10 @@ def _child_groups(models: list[tuple[str, Path, str]]) -> list[list[tuple[str, P
     return groups
 
 
-def _x86_runs(models: list[tuple[str, Path, str]], x: np.ndarray, tmp: Path, timeout: float) -> dict:
-    """name → list of outputs, or the ParityError for that model."""
+def _x86_runs(models: list[tuple[str, Path, str]], x: np.ndarray, tmp: Path, timeout: float,
+              output_names: dict | None = None) -> dict:
+    """name → list of outputs, or the ParityError for that model; output_names, if given, receives
+    name → Lite's names of its outputs."""
     from jobs.child import ChildError, run_child
 
     results: dict = {}
@@ -188,6 +243,8 @@ def _x86_runs(models: list[tuple[str, Path, str]], x: np.ndarray, tmp: Path, tim
         except ChildError as exc:
             answers = [{"error": str(exc).splitlines()[0]}] * len(jobs)
         for (name, path, _), job, answer in zip(group, jobs, answers):
+            if output_names is not None:
+                output_names[name] = answer.get("names", [])
             results[name] = (ParityError(f"x86 Lite could not run {path.name}: {answer['error']}")
                              if "error" in answer else [np.load(Path(job["folder"]) / n) for n in answer["outputs"]])
     return results
@@ -216,13 +273,15 @@ def _arm_runs(models: list[tuple[str, Path, str]], x: np.ndarray, timeout: float
 
 def parity(models: dict[str, tuple[Path, str]], x: np.ndarray, *, task: str = "classification",
            reference: list[np.ndarray] | None = None, decode=None, state: JobState | None = None,
-           timeout: float = 900, samples_out: dict | None = None, reference_name: str | None = None) -> dict:
+           timeout: float = 900, samples_out: dict | None = None, reference_name: str | None = None,
+           roles: dict[str, str] | None = None) -> dict:
     """Every model of `models` (name → (path, precision)) on the same inputs x (the preprocess
     spec's layout), against x86 Lite and the FP32 `reference` outputs for x (or, with
     reference_name, the x86 outputs of that model of `models`, e.g. the FP32 .ms). x86 (one child) and
     ARM64 (one runner process) run at the same time. Never raises for a machine without the ARM
     tools: the result says 'available': False and why. samples_out, if given, receives
-    name → (first input in the model's layout, its ARM outputs) for bundle.write_bundle."""
+    name → (first input in the model's layout, its ARM outputs) for bundle.write_bundle. roles: output
+    name → "main" or "auxiliary" (the description's); an auxiliary output is reported, not judged."""
     started = time.perf_counter()
     n = len(x)
     result = {"runtime": emulate.label(), "samples": int(n), "task": task, "models": {}}
@@ -234,7 +293,8 @@ def parity(models: dict[str, tuple[Path, str]], x: np.ndarray, *, task: str = "c
         state.set_progress(0.0, f"ARM64 parity: {len(items)} model(s) on {n} inputs, x86 and emulated ARM64")
     with tempfile.TemporaryDirectory(prefix="edge-studio-parity-") as tmp, ThreadPoolExecutor(1) as pool:
         arm_future = pool.submit(_arm_runs, items, x, timeout)
-        x86 = _x86_runs(items, x, Path(tmp), timeout)
+        output_names: dict = {}
+        x86 = _x86_runs(items, x, Path(tmp), timeout, output_names)
         arm = arm_future.result()
     if reference_name is not None and not isinstance(x86.get(reference_name), ParityError):
         reference = x86.get(reference_name)
@@ -245,11 +305,15 @@ def parity(models: dict[str, tuple[Path, str]], x: np.ndarray, *, task: str = "c
             continue
         run = arm[name]
         vs_x86 = compare(run.outputs, x86[name], n, task, decode)
+        outputs = output_figures(vs_x86, output_names.get(name, []), roles or {})
         entry = {"model": path.name, "precision": precision, "task": task, "samples": n, "vs_x86": vs_x86,
-                 "tolerance": TOLERANCE.get(precision, TOLERANCE["int8"]), "ok": verdict(vs_x86, precision),
-                 "emulated": run.emulated}
+                 "tolerance": TOLERANCE.get(precision, TOLERANCE["int8"]),
+                 "ok": verdict(vs_x86, precision, [o["role"] == "main" for o in outputs]),
+                 "emulated": run.emulated, "outputs": outputs}
         if reference is not None:
             entry["vs_fp32"] = compare(run.outputs, reference, n, task, decode)
+        if (figure := task_figure(entry)) is not None:
+            entry["task_metric"] = figure
         result["models"][name] = entry
         if samples_out is not None:
             from app.core.runtimes import match_layout
@@ -308,9 +372,10 @@ def package_parity(package: str | Path, samples: int | None = None, state: JobSt
     described = described_inputs(first, samples, summary.get("data") or None)
     source = Path(summary.get("model", ""))
     if described is not None:
-        task, decode, x, origin = described
+        task, decode, x, origin, roles = described
         reference = run_batch(source, x, threads=1) if source.suffix in (".onnx", ".tflite") and source.is_file() else None
-        return parity(models, x, task=task, reference=reference, decode=decode, state=state) | {"inputs": origin}
+        return parity(models, x, task=task, reference=reference, decode=decode, state=state,
+                      roles=roles) | {"inputs": origin}
     spec_file = next((package / t / "preprocess.json" for t in ("device", "edge") if (package / t / "preprocess.json").is_file()), None)
     if spec_file is None:
         raise ParityError(f"{package}: no preprocess.json in device/ or edge/")
@@ -334,10 +399,11 @@ def file_parity(model: str | Path, samples: int | None = None, data: str | None 
         raise ParityError(f"{model}: no such file")
     described = described_inputs(model, samples, data)
     if described is not None:  # its model description: its task, its decoder, its data (or labelled random)
-        task, decode, x, origin = described
+        task, decode, x, origin, roles = described
         models = {model.stem: (model, precision_of(model))}
         reference = run_batch(reference_model, x, threads=1) if reference_model else None
-        return parity(models, x, task=task, reference=reference, decode=decode, state=state) | {"inputs": origin}
+        return parity(models, x, task=task, reference=reference, decode=decode, state=state,
+                      roles=roles) | {"inputs": origin}
     if is_face_model(model):
         task, decode = "detection", face_decoder()
         x = face_inputs(samples or DEFAULT_SAMPLES["detection"])
@@ -382,10 +448,9 @@ def _raw_parity(model: Path, samples: int | None, state: JobState | None) -> dic
 
 
 def described_inputs(model: Path, samples: int | None, data: str | None):
-    """(task, decoder, inputs, where they came from) for a .ms with a model description beside it (or in its
+    """(task, decoder, inputs, where they came from, output roles) for a .ms with a model description beside it (or in its
     package), None without one. Without representative data: seeded random inputs, labelled as such."""
     from app.core.description import DescriptionError, find_description, load_description_for
-    from app.core.models import task_check
     from app.core.models.representative import samples as representative_samples
 
     if find_description(model) is None:
@@ -404,8 +469,9 @@ def described_inputs(model: Path, samples: int | None, data: str | None):
             origin = f"{len(x)} seeded random inputs (no representative data: raw figures, not the task's)"
     except (DescriptionError, ValueError) as exc:
         raise ParityError(str(exc)) from None
-    decode = task_check.decoder(description, model)[1] if description.kind != "classification" else None
-    return description.kind, decode, x, origin
+    decode = input_pixel_decoder(description, model) if description.kind != "classification" else None
+    roles = {o.name: o.role for o in description.outputs}
+    return description.kind, decode, x, origin, roles
 
 
 def verify_device(path: str | Path, samples: int | None = None, data: str | None = None,
