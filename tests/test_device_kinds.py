@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import shutil
 import subprocess
 import sys
@@ -40,9 +41,10 @@ KINDS = {
 
 
 def edge_studio(*args: str, timeout: float = 900) -> subprocess.CompletedProcess:
-    """The CLI as a user runs it (its own process: Lite's converter and runtime never share one)."""
+    """The CLI as a user runs it (its own process: Lite's converter and runtime never share one), in a terminal
+    wide enough that rich does not wrap the table's cells."""
     return subprocess.run([sys.executable, "-m", "app", *args], capture_output=True, text=True, cwd=ROOT,
-                          timeout=timeout)
+                          timeout=timeout, env={**os.environ, "COLUMNS": "200"})
 
 
 def frames(scene: str, folder: Path) -> Path:
@@ -209,6 +211,8 @@ def test_an_undescribed_third_party_ms_is_fed_seeded_random_inputs_and_says_so(b
     (entry,) = result["models"].values()
     assert "task_metric" not in entry and entry["outputs"] and entry["ok"] is True
     assert {o["name"] for o in entry["outputs"]} == {"regressors", "classificators"}
+    done = edge_studio("verify-device", str(alone))  # the table (it failed on a KeyError for raw outputs before)
+    assert done.returncode == 0 and "raw outputs only" in done.stdout and "seeded random" in done.stdout, done.stderr
 
 
 def test_mask_iou_is_measured_at_the_input_size_not_on_one_pixel():

@@ -50,7 +50,8 @@ def _print_parity(result: dict) -> None:
                ", ".join(f"{d:.2g}" for d in m["vs_x86"]["max_abs_diff"]),
                ", ".join(f"{c:.5f}" for c in m["vs_x86"]["cosine"])]
         if with_fp32:
-            row += [", ".join(f"{c:.5f}" for c in fp32.get("cosine", [])), f"{fp32[agree]:.1%}" if agree in fp32 else ""]
+            row += [", ".join(f"{c:.5f}" for c in fp32.get("cosine", [])),
+                    f"{fp32[agree]:.1%}" if agree in fp32 else ""]
         table.add_row(*row)
     console = Console()
     console.print(table)
@@ -60,8 +61,8 @@ def _print_parity(result: dict) -> None:
         if "error" in m:
             console.print(f"{name}: {m['error']}", markup=False, highlight=False)
         for o in m.get("outputs", []):
-            console.print(f"{name} · {o['name']} ({o['role']}): cosine {o['cosine']:.5f}, max |Δ| {o['max_abs_diff']:.2g}",
-                          markup=False, highlight=False)
+            console.print(f"{name} · {o['name']} ({o['role']}): cosine {o['cosine']:.5f}, "
+                          f"max |Δ| {o['max_abs_diff']:.2g}", markup=False, highlight=False)
 
 
 def add_remote_arguments(parser) -> None:

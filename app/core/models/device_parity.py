@@ -448,8 +448,8 @@ def _raw_parity(model: Path, samples: int | None, state: JobState | None) -> dic
 
 
 def described_inputs(model: Path, samples: int | None, data: str | None):
-    """(task, decoder, inputs, where they came from, output roles) for a .ms with a model description beside it (or in its
-    package), None without one. Without representative data: seeded random inputs, labelled as such."""
+    """(task, decoder, inputs, where they came from, output roles) for a .ms with a model description beside it
+    (or in its package), None without one. Without representative data: seeded random inputs, labelled as such."""
     from app.core.description import DescriptionError, find_description, load_description_for
     from app.core.models.representative import samples as representative_samples
 
