@@ -38,6 +38,9 @@ CLI_STAGES = ("import", "convert", "eval", "live", "deploy")
 
 # Defects the corpus found in files this suite's fixes could not touch: (case, stage) → the fix needed.
 KNOWN_GAPS: dict[tuple[str, str], str] = {}  # (case, stage) → why it still fails: strict xfail
+# Accepted by the converter's API (raw tensors match), refused by the command, which judges a described model's
+# INT8 by its task on held-out data: one clear line naming the calibration folder, nothing written.
+TASK_JUDGED = {("calib-odd-size-images", "convert"): "fails its task"}
 
 
 def _params(stages: tuple[str, ...], default=lambda name, stage: True):
@@ -161,6 +164,10 @@ def _argv(corpus: Corpus, case: Case, stage: str, out: Path) -> list[str]:
 
 def _check_cli(case: Case, stage: str, rc: int, out: str, err: str) -> None:
     text = out + err
+    if (case.name, stage) in TASK_JUDGED:
+        assert rc != 0 and TASK_JUDGED[case.name, stage] in text and "Traceback" not in text, text
+        _assert_names_the_problem(case, text)
+        return
     if case.accepted_in(stage):
         assert rc == 0 and "Traceback" not in text, text
         return
@@ -184,7 +191,7 @@ def test_cli(corpus, name, stage, tmp_path, private_tmp, capfd):
         pytest.fail(f"edge-studio {stage} let {type(exc).__name__} escape on {name}: {exc}")
     captured = capfd.readouterr()
     _check_cli(case, stage, rc, captured.out, captured.err)
-    if not case.accepted_in(stage):
+    if not case.accepted_in(stage) or (name, stage) in TASK_JUDGED:
         assert _listing(*_watched(case, out, private_tmp)) == before, "partial output left behind"
 
 
@@ -209,7 +216,7 @@ def test_process(corpus, name, stage, tmp_path, private_tmp):
         made = case.path.with_suffix(".ms")
         assert made.stat().st_size > 0
         made.unlink()
-    if not case.accepted_in(stage):
+    if not case.accepted_in(stage) or (name, stage) in TASK_JUDGED:
         assert _listing(*_watched(case, out, private_tmp)) == before, "partial output left behind"
 
 
@@ -222,6 +229,35 @@ def runner(qtbot):
     runner = JobRunner()
     yield runner
     runner.stop_all()
+
+
+def answer_import_dialogs():
+    """A person at the import: the description dialog is accepted as proposed (Cancel when OK is not
+    possible), "Make it active?" answered No. Polls for modal dialogs (exec() blocks the click) until stopped."""
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication, QDialogButtonBox, QLabel, QMessageBox
+
+    def answer() -> None:
+        for dialog in QApplication.topLevelWidgets():
+            if not dialog.isVisible() or not dialog.isModal():
+                continue
+            if isinstance(dialog, QMessageBox):
+                if (no := dialog.button(QMessageBox.StandardButton.No)) is not None:
+                    no.click()
+            elif (box := dialog.findChild(QDialogButtonBox)) is not None:
+                ok = box.button(QDialogButtonBox.StandardButton.Ok)
+                if ok is not None and ok.isEnabled() and id(dialog) not in timer.tried:
+                    timer.tried.add(id(dialog))  # still open next time: OK was refused, its reason shown
+                    ok.click()
+                else:  # what the dialog says stops it (a shape to fill, a refused kind): the message the person read
+                    timer.said.append("\n".join(label.text() for label in dialog.findChildren(QLabel) if label.text()))
+                    box.button(QDialogButtonBox.StandardButton.Cancel).click()
+
+    timer = QTimer()
+    timer.said, timer.tried = [], set()
+    timer.timeout.connect(answer)
+    timer.start(50)
+    return timer
 
 
 @pytest.mark.parametrize("name, stage", _params(("gui",), default=lambda name, stage: name in REPRESENTATIVE))
@@ -241,11 +277,13 @@ def test_gui_import(corpus, name, stage, qtbot, runner, tmp_path, private_tmp, m
     monkeypatch.setattr(QFileDialog, "getOpenFileName", staticmethod(lambda *a, **k: (chosen[0], "")))
 
     def import_and_wait() -> str:
+        answered = answer_import_dialogs()
         qtbot.mouseClick(page.import_button, Qt.MouseButton.LeftButton)
+        answered.stop()
         qtbot.waitUntil(lambda: not runner.busy() and not page.card_view.toPlainText().startswith("Reading"),
                         timeout=120_000)
         dialogs = [d for d in page.findChildren(QMessageBox) if d.objectName() == "errorDialog" and d.isVisible()]
-        shown = "\n".join(f"{d.text()}\n{d.informativeText()}" for d in dialogs)
+        shown = "\n".join([f"{d.text()}\n{d.informativeText()}" for d in dialogs] + answered.said)
         for d in dialogs:
             d.close()
         return shown

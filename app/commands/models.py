@@ -130,6 +130,10 @@ def cmd_convert(args) -> int:
             task = judge_file(description, src, written)
             if task.verdict == "WRONG" and not args.accept_mismatch:
                 message = f"Lite converted {src.name}, but {out.name} fails its task: {task.summary()}"
+                if args.int8 and args.calib:  # what it was calibrated on: the first thing to look at
+                    message += f" (calibrated on {Path(args.calib).name}: {len(calibration)} inputs)" \
+                        if hasattr(calibration, "__len__") and not isinstance(calibration, str) \
+                        else f" (calibrated on {Path(args.calib).name})"
                 if result.warnings:  # the calibration data is the likelier cause than any layer
                     message += f". Likely cause: {result.warnings[0]}"
                 if args.json:

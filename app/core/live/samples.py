@@ -221,7 +221,8 @@ def resolve_model(text: str, tmp: Path, threads: int = 1, token: str | None = No
             suggested = suggest_kinds(output_shapes(runtime))
             hint = f"; its outputs suggest {' or '.join(suggested)}" if suggested else ""
         runtime.close()
-        raise ValueError(f"{exc}{hint}") from None
+        named = "" if Path(text).name in str(exc) or path.name in str(exc) else f"{Path(text).name}: "
+        raise ValueError(f"{named}{exc}{hint}") from None
     except BaseException:
         runtime.close()
         raise

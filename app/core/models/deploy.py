@@ -253,6 +253,7 @@ def _build_and_evaluate(target: Target, description: ModelDescription, files: di
         result["task"] = task.model_dump(mode="json")
         if task.verdict == "WRONG" and not accept_mismatch:
             cause = f". Likely cause: {converted.warnings[0]}" if converted.warnings else ""  # the data, not a layer
+            path.unlink(missing_ok=True)  # not shipped: the package never holds a file that fails its task
             raise TaskMismatch(f"{target.name}: {task.summary()}{cause}", task, verification)
         result["verification"] = {"verdict": task.verdict, "summary": f"{task.summary()} · raw tensors: "
                                                                       f"{verification.summary()}",

@@ -68,7 +68,7 @@ def propose(path: str | Path, card=None) -> ModelDescription:
     known = registry_entry(path)
     if known is not None and "live" in known:  # a model the sample registry knows: its declared facts
         return _from_registry(path, fmt.name, inputs, outputs, known)
-    if (beside := _described_beside(path)) is not None:
+    if (beside := _described_beside(path)) is not None and _same_inputs(beside.inputs, inputs):
         return beside
     shapes = [tuple(d or 1 for d in (o.shape or [])) for o in outputs]
     suggested = suggest_kinds(shapes) if shapes else []
@@ -86,13 +86,37 @@ def _described_beside(path: Path) -> ModelDescription | None:
     """What the files next to it already say (a trained model's preprocess.json and labels.json, a package's
     description.json, a <stem>.model.json): taken over, not guessed again (the bundled digits model read as
     [0, 1] RGB scores 76 % instead of 98 %)."""
+    # Folder-wide sidecars (preprocess.json, labels.json, description.json) describe the folder's model.<ext>
+    # (a trained model, a package tier); a file of another name only by its own <stem>.model.json.
+    try:
+        own = (path.parent / f"{path.stem}.model.json").is_file()
+    except OSError:  # a name too long for the suffix: it has none
+        own = False
+    if path.stem != "model" and not own:
+        return None
     try:
         described = load_description_for(path)
+        check_kind(described)
     except DescriptionError:
         return None
     return described.model_copy(update={"name": path.stem if described.name in ("", path.parent.name) and
                                         path.stem != "model" else described.name,
                                         "model_file": path.name, "origin": "imported"})
+
+
+def _same_inputs(described: list[TensorFacts], declared: list[TensorFacts]) -> bool:
+    """Whether sidecars describe this file (a folder's preprocess.json may belong to another model in it): as
+    many inputs, each of the same rank, every dimension the file fixes the same."""
+    if len(described) != len(declared):
+        return False
+    for ours, its in zip(described, declared):
+        if its.shape is None:
+            continue
+        if ours.shape is None or len(ours.shape) != len(its.shape):
+            return False
+        if any(a is not None and b is not None and a != b for a, b in zip(ours.shape, its.shape)):
+            return False
+    return True
 
 
 def registry_entry(path: Path) -> dict | None:

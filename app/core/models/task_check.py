@@ -41,17 +41,23 @@ class TaskCheck(BaseModel):
     samples: int
     data: str  # what the figures rest on
     outputs: list[OutputFigure] = []
+    note: str = ""  # why it was judged this way, when not by the kind's metric against the labels
 
     def summary(self) -> str:
         if self.against == "labels":
             text = (f"{self.metric} {self.value:.2f} % vs FP32 {self.reference:.2f} % "
                     f"(−{max(self.loss, 0):.2f} points; tolerance {self.tolerance:g})")
         else:
-            text = f"{self.metric} with FP32 {self.value:.1f} % (tolerance −{self.tolerance:g} points)"
+            measured = self.metric if "FP32" in self.metric else f"{self.metric} with FP32"
+            text = f"{measured} {self.value:.1f} % (tolerance −{self.tolerance:g} points)"
+        main = [o for o in self.outputs if o.role == "main"]
+        if main and self.verdict == "WRONG":  # the raw figures beside the task's
+            text += "; raw " + ", ".join(f"{o.name} cosine {o.cosine:.3f}" for o in main)
         aux = [o for o in self.outputs if o.role == "auxiliary"]
         if aux:
             text += "; auxiliary, not judged: " + ", ".join(f"{o.name} cosine {o.cosine:.3f}" for o in aux)
-        return f"{self.verdict}: {text} on {self.data}"
+        note = f" ({self.note})" if self.note else ""
+        return f"{self.verdict}: {text} on {self.data}{note}"
 
 
 def decoder(description: ModelDescription, model_path) -> tuple[ModelSpec, object]:
@@ -86,6 +92,9 @@ def per_output(description: ModelDescription, reference: list[np.ndarray], varia
     return figures
 
 
+CHANCE_MARGIN = 10.0  # points above 1/classes within which a classifier's top-1 on the labels is chance
+
+
 def check(description: ModelDescription, model_path, reference: list[np.ndarray], variant: list[np.ndarray],
           labels: np.ndarray | None, data: str) -> TaskCheck:
     """The variant's outputs against the reference's on the same representative inputs (N samples each)."""
@@ -99,6 +108,16 @@ def check(description: ModelDescription, model_path, reference: list[np.ndarray]
         ref_top1 = float((reference[main].reshape(n, -1).argmax(1) == labels).mean()) * 100
         var_scores = next((o for o in variant if o.shape == reference[main].shape), variant[0])
         var_top1 = float((var_scores.reshape(n, -1).argmax(1) == labels).mean()) * 100
+        classes = reference[main].reshape(n, -1).shape[1]
+        if ref_top1 <= 100 / max(classes, 2) + CHANCE_MARGIN:
+            # the source itself is at chance on these labels: they cannot tell a broken variant from a good
+            # one (both "lose" nothing), so the variant must give the source's own answers
+            agree = float((var_scores.reshape(n, -1).argmax(1) == reference[main].reshape(n, -1).argmax(1)).mean())
+            loss = 100.0 - agree * 100
+            verdict = "WRONG" if loss > tolerance else ("matches" if loss <= 0 and raw_ok else "close")
+            return TaskCheck(metric="top-1 agreement with FP32", note=f"FP32 scores {ref_top1:.1f} % on the labels "
+                             "(chance): they cannot judge the variant", against="FP32", reference=None, value=round(agree * 100, 3), loss=round(loss, 3),
+                             tolerance=tolerance, verdict=verdict, samples=n, data=data, outputs=outputs)
         loss = ref_top1 - var_top1
         verdict = "WRONG" if loss > tolerance else ("matches" if loss <= 0 and raw_ok else "close")
         return TaskCheck(metric=metric, against="labels", reference=round(ref_top1, 3), value=round(var_top1, 3),

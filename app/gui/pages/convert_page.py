@@ -54,6 +54,7 @@ class ConvertPage(QWidget):
     def __init__(self, state: AppState, runner: JobRunner) -> None:
         super().__init__()
         self.state, self.runner = state, runner
+        self.building_for = None  # the model a running build is for (the active one may change meanwhile)
         layout = QVBoxLayout(self)
         targets_box = QGroupBox("Targets (from the converters table)")
         grid = QGridLayout(targets_box)
@@ -160,7 +161,8 @@ class ConvertPage(QWidget):
         self.table.resizeColumnsToContents()
         if failed:  # the numbers and the first diverging op, where people read Lite's messages
             self.details.setPlainText("\n\n".join(f"{name} not built: {f['error']}" for name, f in failed.items()))
-        if self.state.model_dir != self.building_for:  # another model was made active meanwhile: it is this one's
+        if self.building_for is not None and self.state.model_dir != self.building_for:  # another model was made
+            # active meanwhile: the package is this one's
             self.state.library.add_package(self.building_for, out)
             return
         self.state.set_package(out)

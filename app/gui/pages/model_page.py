@@ -241,11 +241,11 @@ class ModelPage(QWidget):
                                model_file=description.model_file)
         self.library.show_entries()
         self.library.select(folder)
-        model = description.model_path(folder)
-        self.card_view.setPlainText(f"{description.label} is in Your models ({folder}).\n"
-                                    f"Probing {model.name} with Lite in a child process…")
-        # Bound methods, not lambdas: see start_training.
-        self.runner.start(_card_job, path=model, input_shapes=description.input_shapes(), on_done=self.show_card,
+        self.card_view.setPlainText(f"Reading {path.name} with Lite in a child process…\n"
+                                    f"{description.label} is in Your models ({folder}).")
+        # Bound methods, not lambdas: see start_training. The card is of the user's file (only read; the
+        # library holds a byte-identical copy), so it names the file the user chose.
+        self.runner.start(_card_job, path=path, input_shapes=description.input_shapes(), on_done=self.show_card,
                           on_error=self.import_failed)
         if self._ask_to_activate(description):
             self.state.set_model(folder)
