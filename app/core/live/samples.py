@@ -53,10 +53,13 @@ def _digits(tmp: Path) -> Path:
 
 
 def _digits_int8(tmp: Path) -> Path:
-    from app.core.models.datasets import load_digits
+    from app.core.files import read_json
+    from app.core.models.datasets import calibration_inputs
     from converters.lite import QuantConfig, convert
 
-    calibration = load_digits().inputs()[::18]  # 100 samples across all classes
+    # 100 images of the training split of what the sample trained on (its metrics.json names it)
+    data = read_json(DIGITS / "metrics.json").get("dataset_source") or "digits"
+    calibration = calibration_inputs(data, PreprocessSpec.load(DIGITS / "preprocess.json"))
     out = tmp / "digits_int8" / "digits_int8.ms"
     convert(DIGITS / "model.onnx", out, input_format="NCHW", quant=QuantConfig(calibration))
     return _with_sidecars(out, DIGITS)
