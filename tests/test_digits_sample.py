@@ -22,3 +22,5 @@ def test_the_sample_reads_camera_rendered_handwriting():
     metrics = json.loads((DIGITS / "metrics.json").read_text())
     assert metrics["dataset_source"] == "mnist-5k" and metrics["parameters"] < 150_000
     assert all(p.stat().st_size < 1_000_000 for p in Path(DIGITS).iterdir())
+    # no description.json: the sample's FP32 and INT8 variants share its sidecars (the Makefile removes it)
+    assert not (DIGITS / "description.json").exists()
