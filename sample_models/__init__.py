@@ -10,6 +10,14 @@ DIGITS = Path(__file__).resolve().parent / "digits"  # model.onnx, .mindir, .ckp
 DIGITS_ONNX = DIGITS / "model.onnx"
 
 
+def digits_data() -> str:
+    """The named dataset the digits sample trained on (its metrics.json says; mnist-5k): its held-out split
+    is the sample's fair test, and its training split its INT8 calibration."""
+    import json
+
+    return json.loads((DIGITS / "metrics.json").read_text()).get("dataset_source") or "digits"
+
+
 @dataclass(frozen=True)
 class Sample:
     name: str  # what the CLI's --model and the GUI's lists take

@@ -74,6 +74,7 @@ def parse_shapes(items: list[str]) -> dict[str, list[int]]:
 
 
 def cmd_convert(args) -> int:
+    from app.core.models.datasets import NAMED
     from converters.formats import LITE_FORMATS
     from converters.lite import QuantConfig, convert
 
@@ -83,8 +84,8 @@ def cmd_convert(args) -> int:
     if args.to and out.suffix != suffixes[args.to]:
         raise ValueError(f"--to {args.to} writes a {suffixes[args.to]} file, but --out is {out.name}")
     if args.int8 and not args.calib and not (description and description.data):
-        raise ValueError("--int8 needs --calib digits|DIR (the digits dataset; .npy arrays shaped like the input, "
-                         "or images) or a model imported with --data DIR")
+        raise ValueError("--int8 needs --calib digits|mnist-5k|DIR (a named dataset; .npy arrays shaped like the "
+                         "input, or images) or a model imported with --data DIR")
     shapes = parse_shapes(args.input_shape)
     spec = None
     if description is not None:  # the checked description: its shapes, its preprocessing, its data
@@ -98,8 +99,8 @@ def cmd_convert(args) -> int:
         from app.core.models.representative import calibration_inputs
 
         calibration = calibration_inputs(description, args.calib, args.calib_samples)
-    elif args.int8 and calibration == "digits":
-        raise ValueError(f"--calib digits reads the dataset the way the model's description says, and {src.name} "
+    elif args.int8 and calibration in NAMED:
+        raise ValueError(f"--calib {calibration} reads the dataset the way the model's description says, and {src.name} "
                          "has none: import it first (`edge-studio import`) or give --calib DIR")
     quant = QuantConfig(calibration, method=args.calib_method, max_samples=args.calib_samples) if args.int8 else None
     if not args.json:

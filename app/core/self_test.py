@@ -21,7 +21,7 @@ from typing import Callable
 import numpy as np
 
 from converters.targets import MINDSPORE_MISSING, mindspore_available
-from sample_models import DIGITS
+from sample_models import DIGITS, digits_data
 
 BUILD_INFO = "edge_studio_build.json"
 MAX_INT8_DROP = 0.05  # top-1 points an INT8 build may lose against FP32 before the check fails
@@ -49,7 +49,7 @@ class Check:
 def _deploy(ctx: dict) -> dict:
     from app.core.models.deploy import deploy_in_child
 
-    summary = deploy_in_child(DIGITS / "model.onnx", ctx["tmp"] / "package", data="digits", timeout=900)
+    summary = deploy_in_child(DIGITS / "model.onnx", ctx["tmp"] / "package", data=digits_data(), timeout=900)
     targets = summary["targets"]
     reference = targets.pop("reference")["top1"]
     built = {name: {"top1": round(r["top1"], 4), "size_bytes": r["size_bytes"]} for name, r in targets.items()}
@@ -65,20 +65,26 @@ def _deploy(ctx: dict) -> dict:
             "seconds": summary["seconds"]}
 
 
+def _hundred(x: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """100 validation digits spread over the split (it is sorted by class: its first 100 are all zeros)."""
+    pick = np.linspace(0, len(x) - 1, 100).round().astype(int)
+    return x[pick], labels[pick]
+
+
 def _inference_here(ctx: dict) -> dict:
     """The GUI process runs Lite itself: load the edge .ms here and classify validation digits."""
     from app.core.models.evaluate import find_preprocess, validation_inputs
     from app.core.runtimes import LiteRuntime, match_layout
 
     path = ctx["package"] / "edge" / "model.ms"
-    x, labels = validation_inputs("digits", find_preprocess(path))
+    x, labels = _hundred(*validation_inputs(digits_data(), find_preprocess(path)))
     runtime = LiteRuntime(path, threads=0)
     try:
-        x = match_layout(x[:100], runtime.input_shape)
+        x = match_layout(x, runtime.input_shape)
         predicted = [int(runtime.predict(np.ascontiguousarray(x[i:i + 1]))[0].argmax()) for i in range(len(x))]
     finally:
         runtime.close()
-    top1 = float(np.mean(np.array(predicted) == labels[:100]))
+    top1 = float(np.mean(np.array(predicted) == labels))
     if top1 < 0.9:
         raise AssertionError(f"edge/model.ms classified {top1:.0%} of 100 validation digits (expected ≥ 90%)")
     return {"model": "edge/model.ms", "samples": 100, "top1": top1}
@@ -134,12 +140,12 @@ def _cloud(ctx: dict) -> dict:
     from app.core.models.evaluate import find_preprocess, validation_inputs
 
     folder = ctx["package"] / "cloud"
-    x, labels = validation_inputs("digits", find_preprocess(folder / "model.mindir"))
+    x, labels = _hundred(*validation_inputs(digits_data(), find_preprocess(folder / "model.mindir")))
     with start_server_process(folder) as server, CloudRuntime(server.url, token=server.token) as client:
         started = time.perf_counter()
         predicted = [int(client.predict(x[i:i + 1])[0].argmax()) for i in range(100)]
         seconds = time.perf_counter() - started
-    top1 = float(np.mean(np.array(predicted) == labels[:100]))
+    top1 = float(np.mean(np.array(predicted) == labels))
     if top1 < 0.9:
         raise AssertionError(f"the cloud tier classified {top1:.0%} of 100 validation digits (expected ≥ 90%)")
     return {"requests": 100, "top1": top1, "mean_round_trip_ms": round(seconds / 100 * 1000, 2)}

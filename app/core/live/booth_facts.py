@@ -41,7 +41,7 @@ def facts_job(params: dict, state: JobState) -> dict:
     top1 = {"cloud": metrics["val_top1"]}
     for tier in ("edge", "device"):
         state.check()
-        top1[tier] = evaluate(params[tier], x_val, y_val, threads=1, data="digits")["top1"]
+        top1[tier] = evaluate(params[tier], x_val, y_val, threads=1, data=metrics.get("dataset_source") or "digits")["top1"]
     facts = {"top1": top1, "samples": int(len(y_val)),
              "sizes": sizes(Path(params["edge"]), Path(params["device"]))}
     write_json(facts_path(Path(params["device"])), facts)

@@ -168,8 +168,9 @@ def model_spec(path: str | Path, preprocess: PreprocessSpec | None = None, input
     if preprocess is None:
         row = POSTPROCESSORS[description.kind]
         given = description.preprocess
-        if given is None and description.kind == "classification":
-            preprocess = find_preprocess(path)  # a classifier's preprocess.json still serves
+        if description.kind == "classification" and (given is None or input_shape is None):
+            # a classifier's preprocess.json still serves, and carries the size the description leaves out
+            preprocess = find_preprocess(path)
         if preprocess is None:
             given = given or row.default_input
             if input_shape is None:

@@ -27,7 +27,7 @@ from app.core.live.sidecar import ModelDescription, save_description, sidecar_pa
 from app.core.preprocess import PreprocessSpec
 from jobs.child import ChildError, run_child
 from jobs.state import JobState
-from sample_models import DIGITS, synthetic
+from sample_models import DIGITS, digits_data, synthetic
 
 
 def _with_sidecars(model: Path, folder: Path) -> Path:
@@ -53,10 +53,11 @@ def _digits(tmp: Path) -> Path:
 
 
 def _digits_int8(tmp: Path) -> Path:
-    from app.core.models.datasets import load_digits
+    from app.core.models.datasets import calibration_inputs
     from converters.lite import QuantConfig, convert
 
-    calibration = load_digits().inputs()[::18]  # 100 samples across all classes
+    # 100 images of the training split of what the sample trained on
+    calibration = calibration_inputs(digits_data(), PreprocessSpec.load(DIGITS / "preprocess.json"))
     out = tmp / "digits_int8" / "digits_int8.ms"
     convert(DIGITS / "model.onnx", out, input_format="NCHW", quant=QuantConfig(calibration))
     return _with_sidecars(out, DIGITS)

@@ -16,11 +16,14 @@ import numpy as np
 @dataclass(frozen=True)
 class CameraLook:
     rotation: float = 15.0  # ± degrees
-    scale: tuple[float, float] = (0.7, 1.15)  # of the digit's size
+    scale: tuple[float, float] = (0.7, 1.3)  # of the digit's size (1.3: a digit filling the frame)
     aspect: tuple[float, float] = (0.7, 1.1)  # horizontal squeeze (a 4:3 frame squashed to a square)
     shift: float = 0.12  # ± fraction of the side
     dark_ink: float = 0.5  # share of images drawn dark-on-light (paper); the rest light-on-dark
     thicken: float = 0.4  # share of images whose strokes are widened by one pixel (markers)
+    # share of those widened by a second pixel (a bold marker, a printed digit): with 1.3 above, the bold
+    # printed 4 and 6 of the synthetic scene went from 63 % and 67 % to 100 % (camera frames: 96.5 → 95.5 %)
+    bold: float = 0.5
     blur: float = 1.0  # up to this many passes of a 3×3 box blur (fractional: a blend)
     texture: float = 0.15  # amplitude of the paper's low-frequency texture and light gradient
     noise: float = 0.04  # sensor noise (standard deviation, in 0..1 pixel values)
@@ -55,6 +58,14 @@ def _affine(ink: np.ndarray, look: CameraLook, rng: np.random.Generator) -> np.n
             + fv * ((1 - fu) * at(v1, u0) + fu * at(v1, u1))).astype(np.float32)
 
 
+def _widen(ink: np.ndarray) -> np.ndarray:
+    """Strokes one pixel wider (the brightest of each pixel and its four neighbours)."""
+    h, w = ink.shape[1:]
+    padded = np.pad(ink, ((0, 0), (1, 1), (1, 1)))
+    return np.maximum.reduce([padded[:, 1 + dy:1 + dy + h, 1 + dx:1 + dx + w]
+                              for dy, dx in ((0, 0), (0, 1), (1, 0), (0, -1), (-1, 0))])
+
+
 def _box_blur(images: np.ndarray) -> np.ndarray:
     padded = np.pad(images, ((0, 0), (1, 1), (1, 1)), mode="edge")
     h, w = images.shape[1:]
@@ -83,11 +94,11 @@ def camera_look(batch: np.ndarray, look: CameraLook, rng: np.random.Generator, m
     ink = np.clip(batch[:, 0] * std + mean, 0, 1)
     ink = _affine(ink, look, rng)
     if look.thicken:
-        padded = np.pad(ink, ((0, 0), (1, 1), (1, 1)))
-        wide = np.maximum.reduce([padded[:, 1 + dy:1 + dy + h, 1 + dx:1 + dx + w]
-                                  for dy, dx in ((0, 0), (0, 1), (1, 0), (0, -1), (-1, 0))])
-        pick = (rng.random(n) < look.thicken)[:, None, None]
-        ink = np.where(pick, wide, ink)
+        pick = rng.random(n)
+        wide = _widen(ink)
+        ink = np.where((pick < look.thicken)[:, None, None], wide, ink)
+        if look.bold:
+            ink = np.where((pick < look.thicken * look.bold)[:, None, None], _widen(wide), ink)
     dark = (rng.random(n) < look.dark_ink)[:, None, None]
     paper = np.where(dark, rng.uniform(0.55, 1.0, (n, 1, 1)), rng.uniform(0.0, 0.35, (n, 1, 1)))
     colour = np.where(dark, rng.uniform(0.0, 0.3, (n, 1, 1)), rng.uniform(0.7, 1.0, (n, 1, 1)))

@@ -27,6 +27,7 @@ from app.core.description import (
     read_labels,
 )
 from app.core.live.postprocess import POSTPROCESSORS, suggest_kinds
+from app.core.models.datasets import NAMED
 from converters.formats import path_problem, source_format
 
 # the input's data type says the range a quantized model takes its pixels in
@@ -175,9 +176,10 @@ def choose(description: ModelDescription, *, input_shapes: dict[str, list[int]] 
     if labels is not None:
         update["labels"] = labels if isinstance(labels, list) else read_labels(labels)
     if data is not None:
-        if data != "digits" and not Path(data).is_dir():
-            raise DescriptionError(f"representative data {data}: not a folder (images, or DIR/<class>/*) or 'digits'")
-        update["data"] = data if data == "digits" else str(Path(data).resolve())
+        if data not in NAMED and not Path(data).is_dir():
+            raise DescriptionError(f"representative data {data}: not a folder (images, or DIR/<class>/*) "
+                                   f"or {' or '.join(repr(n) for n in NAMED)}")
+        update["data"] = data if data in NAMED else str(Path(data).resolve())
     if auxiliary is not None:
         names = {o.name for o in description.outputs}
         unknown = [a for a in auxiliary if a not in names]

@@ -1,6 +1,6 @@
 """Representative data: what a model sees in use, fed exactly as Live feeds frames.
 
-A model description names its data (`data`: "digits", a class-folder dataset DIR/<class>/*, or a flat
+A model description names its data (`data`: "digits", "mnist-5k", a class-folder dataset DIR/<class>/*, or a flat
 folder of images). INT8 calibration takes the training part, evaluation the held-out part: the same
 seeded split training used for the datasets it trained on, and a seeded split of the files otherwise.
 Images go through the description's preprocessing (colour, range, letterbox or stretch), so calibration
@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from app.core.description import DescriptionError, ModelDescription
-from app.core.models.datasets import load_dataset_for
+from app.core.models.datasets import NAMED, load_dataset_for
 from converters.formats import IMAGE_SUFFIXES
 from converters.lite.calibration import read_image
 
@@ -31,7 +31,7 @@ class Samples:
 def _is_dataset(description: ModelDescription, data: str) -> bool:
     """Training's own datasets: read through training's loader, so the held-out split is training's."""
     # One class folder is still a labelled dataset (refused by the loader: it cannot measure a classifier).
-    return data == "digits" or (description.kind == "classification" and _class_folders(Path(data)) >= 1)
+    return data in NAMED or (description.kind == "classification" and _class_folders(Path(data)) >= 1)
 
 
 def _class_folders(folder: Path) -> int:
@@ -83,7 +83,7 @@ def calibration_inputs(description: ModelDescription, source: str | None = None,
                        seed: int = 0) -> np.ndarray | str:
     """INT8 calibration: `source` (a folder: its images through the model's preprocessing; .npy arrays are
     taken as they are) or the description's representative data (its training part)."""
-    if source and source != "digits":
+    if source and source not in NAMED:
         folder = Path(source)
         if folder.is_dir() and not image_files(folder):
             return str(folder)  # .npy arrays (or subfolders per input): the converter reads them as given
