@@ -101,3 +101,22 @@ def lite_rejects(path: Path, seed: int = 3) -> Path:
     outs = [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 10]),
             helper.make_tensor_value_info("det", TensorProto.FLOAT, [])]
     return _save(nodes, [x], outs, inits, path)
+
+
+def bright_mask_net(path: Path, input_name: str = "x") -> Path:
+    """A small conv net whose input height and width are open (as text detectors declare them): a confident
+    mask of the bright parts of the picture (local mean brightness above one half), as a trained segmenter gives."""
+    rng = np.random.default_rng(0)
+    w1 = numpy_helper.from_array((1 / 27 + rng.normal(0, 0.002, (8, 3, 3, 3))).astype(np.float32), "w1")
+    w2 = numpy_helper.from_array(np.full((1, 8, 1, 1), 20 / 8, np.float32), "w2")
+    b2 = numpy_helper.from_array(np.array([-10.0], np.float32), "b2")
+    nodes = [helper.make_node("Conv", [input_name, "w1"], ["c1"], pads=[1, 1, 1, 1]),
+             helper.make_node("Relu", ["c1"], ["r1"]),
+             helper.make_node("Conv", ["r1", "w2", "b2"], ["c2"]),
+             helper.make_node("Sigmoid", ["c2"], ["mask"])]
+    graph = helper.make_graph(nodes, "dynamic", [helper.make_tensor_value_info(input_name, TensorProto.FLOAT, [1, 3, "H", "W"])],
+                              [helper.make_tensor_value_info("mask", TensorProto.FLOAT, [1, 1, "H", "W"])], [w1, w2, b2])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    model.ir_version = 8
+    onnx.save(model, path)
+    return path

@@ -21,34 +21,15 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-import onnx
 import pytest
-from onnx import TensorProto, helper, numpy_helper
 from PySide6.QtCore import QMimeData, QPoint, Qt, QUrl
 from PySide6.QtGui import QDropEvent
 from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox, QPushButton
+from onnx_models import bright_mask_net
 from test_gui_clicks import answer_modal
 
 # EDGE_STUDIO_DOC_SHOTS=1: the Live screenshot refreshes docs/screenshots/ (a plain run keeps the tree clean)
 DOC_SHOTS = Path(__file__).resolve().parents[1] / "docs" / "screenshots"
-
-
-def dynamic_conv(path: Path) -> Path:
-    """A tiny conv net (3 → 4 channels, a 1-channel sigmoid map) whose input is [1, 3, 'H', 'W']."""
-    rng = np.random.default_rng(7)
-    w1 = numpy_helper.from_array(rng.normal(0, 0.3, (4, 3, 3, 3)).astype(np.float32), "w1")
-    w2 = numpy_helper.from_array(rng.normal(0, 0.3, (1, 4, 3, 3)).astype(np.float32), "w2")
-    nodes = [helper.make_node("Conv", ["image", "w1"], ["c1"], pads=[1, 1, 1, 1]),
-             helper.make_node("Relu", ["c1"], ["r1"]),
-             helper.make_node("Conv", ["r1", "w2"], ["c2"], pads=[1, 1, 1, 1]),
-             helper.make_node("Sigmoid", ["c2"], ["mask"])]
-    graph = helper.make_graph(nodes, "dynamic",
-                              [helper.make_tensor_value_info("image", TensorProto.FLOAT, [1, 3, "H", "W"])],
-                              [helper.make_tensor_value_info("mask", TensorProto.FLOAT, [1, 1, "H", "W"])], [w1, w2])
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
-    model.ir_version = 8
-    onnx.save(model, path)
-    return path
 
 
 def frames(folder: Path, n: int = 8) -> Path:
@@ -100,7 +81,7 @@ def test_import_a_dynamic_onnx_fix_its_shape_and_every_page_follows_it(qtbot, tm
     from app.gui.main import ALL_PAGES, MainWindow
     from app.gui.settings import Settings
 
-    model = dynamic_conv(tmp_path / "detector.onnx")
+    model = bright_mask_net(tmp_path / "detector.onnx", input_name="image")
     data = frames(tmp_path / "frames")
     settings = Settings(tmp_path / "settings.json")
     window = MainWindow(settings=settings, start_live=False)

@@ -83,8 +83,8 @@ def test_file_menu_imports_and_quits(qtbot, tmp_path, monkeypatch):
     page = window.pages["Model"]
     assert answered and window.current_page() is page
     assert window.state.library.find(page.imported).name == "from-the-menu"  # in Your models
-    qtbot.waitUntil(lambda: "model.onnx" in page.card_view.toPlainText()
-                    and "Probing" not in page.card_view.toPlainText(), timeout=120_000)
+    qtbot.waitUntil(lambda: "Lite converts" in page.card_view.toPlainText()
+                    and "Reading" not in page.card_view.toPlainText(), timeout=120_000)  # the card of the chosen file
     actions["Quit"].trigger()
     qtbot.waitUntil(lambda: not window.isVisible(), timeout=10_000)
     assert (tmp_path / "settings.json").is_file()  # quitting saved the window's place

@@ -103,9 +103,9 @@ def test_model_page_import_shows_card_and_bad_file_is_a_message(qtbot, tmp_path,
     qtbot.mouseClick(page.import_button, Qt.MouseButton.LeftButton)
     assert answered and page.imported is not None
     assert state.library.find(page.imported).kind == "imported" and state.model_dir != page.imported
-    qtbot.waitUntil(lambda: "model.onnx" in page.card_view.toPlainText() and "Lite" in page.card_view.toPlainText()
-                    and "Probing" not in page.card_view.toPlainText(), timeout=240_000)
-    assert "Lite converts" in page.card_view.toPlainText()  # the card of the library's copy
+    qtbot.waitUntil(lambda: "imported.onnx" in page.card_view.toPlainText() and "Lite" in page.card_view.toPlainText()
+                    and "Reading" not in page.card_view.toPlainText(), timeout=240_000)
+    assert "Lite converts" in page.card_view.toPlainText()  # the card names the file the user chose
     bad = tmp_path / "broken.onnx"
     bad.write_bytes(b"\x00not a model")
     chosen[0] = bad

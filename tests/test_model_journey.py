@@ -12,9 +12,9 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-import onnx
 import pytest
-from onnx import TensorProto, helper, numpy_helper
+
+from onnx_models import bright_mask_net
 
 from app.core.description import DescriptionError, ModelDescription, load_description_for
 from app.core.models.importing import choose, propose
@@ -25,25 +25,6 @@ from app.core.models.representative import calibration_inputs
 def edge_studio(*args, timeout=600):
     return subprocess.run([sys.executable, "-m", "app", *map(str, args)], capture_output=True, text=True,
                           timeout=timeout)
-
-
-def dynamic_onnx(path: Path) -> Path:
-    """A small conv net whose input height and width are open (as text detectors declare them): a confident
-    mask of the bright parts of the picture (local mean brightness above one half), as a trained segmenter gives."""
-    rng = np.random.default_rng(0)
-    w1 = numpy_helper.from_array((1 / 27 + rng.normal(0, 0.002, (8, 3, 3, 3))).astype(np.float32), "w1")
-    w2 = numpy_helper.from_array(np.full((1, 8, 1, 1), 20 / 8, np.float32), "w2")
-    b2 = numpy_helper.from_array(np.array([-10.0], np.float32), "b2")
-    nodes = [helper.make_node("Conv", ["x", "w1"], ["c1"], pads=[1, 1, 1, 1]),
-             helper.make_node("Relu", ["c1"], ["r1"]),
-             helper.make_node("Conv", ["r1", "w2", "b2"], ["c2"]),
-             helper.make_node("Sigmoid", ["c2"], ["mask"])]
-    graph = helper.make_graph(nodes, "dynamic", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, "H", "W"])],
-                              [helper.make_tensor_value_info("mask", TensorProto.FLOAT, [1, 1, "H", "W"])], [w1, w2, b2])
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
-    model.ir_version = 8
-    onnx.save(model, path)
-    return path
 
 
 def photos(folder: Path, n: int = 10) -> Path:
@@ -65,7 +46,7 @@ def library_folder(done: subprocess.CompletedProcess) -> Path:
 
 
 def test_a_dynamic_onnx_never_runs_at_an_unfixed_shape_and_travels_to_the_package(tmp_path):
-    model, data = dynamic_onnx(tmp_path / "detector.onnx"), photos(tmp_path / "frames")
+    model, data = bright_mask_net(tmp_path / "detector.onnx"), photos(tmp_path / "frames")
     # imported as it is: kept in the library, but nothing runs until the shape is fixed
     done = edge_studio("import", model)
     assert done.returncode == 1, done.stderr
@@ -133,7 +114,7 @@ def test_calibration_reads_images_as_the_model_reads_frames(tmp_path):
 
 
 def test_propose_and_choose_check_every_fact(tmp_path):
-    model = dynamic_onnx(tmp_path / "m.onnx")
+    model = bright_mask_net(tmp_path / "m.onnx")
     proposed = propose(model)
     assert proposed.unfixed_inputs() == ["x"] and proposed.inputs[0].shape == [1, 3, None, None]
     with pytest.raises(DescriptionError, match="needs fixed input shapes"):

@@ -318,12 +318,8 @@ def _add_out_folder(p, what: str) -> None:
                    help="the folder is not empty: replace the files Edge Studio wrote there (never others)")
 
 
-def add_cli(sub) -> None:
-    p = sub.add_parser("import", help="describe a model (model card) and check that Lite converts it")
-    p.add_argument("model", help=".onnx, .tflite, .prototxt (+.caffemodel), .pb or .mindir")
-    p.add_argument("--json", action="store_true", help="print the card as JSON")
-    p.add_argument("--out", help="also write the card as JSON to this file")
-    p.add_argument("--timeout", type=float, default=300, help="seconds for each Lite child process")
+def _description_flags(p) -> None:
+    """The model description's facts as flags: import saves them, every later command reads them from there."""
     p.add_argument("--kind", choices=KINDS, help="what the model is (default: suggested from its outputs)")
     p.add_argument("--range", choices=list(RANGES) + ["mean-std"], help="input value range (default: the kind's)")
     p.add_argument("--color", choices=["RGB", "BGR", "GRAY"], help="colour order of the input")
@@ -337,6 +333,15 @@ def add_cli(sub) -> None:
     p.add_argument("--name", help="the name the library shows (default: the file's)")
     p.add_argument("--tolerance", type=float, metavar="POINTS",
                    help="task points a quantized variant may lose against FP32 (default: the kind's, e.g. 1 for top-1)")
+
+
+def add_cli(sub) -> None:
+    p = sub.add_parser("import", help="describe a model (model card) and check that Lite converts it")
+    p.add_argument("model", help=".onnx, .tflite, .prototxt (+.caffemodel), .pb or .mindir")
+    p.add_argument("--json", action="store_true", help="print the card as JSON")
+    p.add_argument("--out", help="also write the card as JSON to this file")
+    p.add_argument("--timeout", type=float, default=300, help="seconds for each Lite child process")
+    _description_flags(p)
     p.add_argument("--input-shape", action="append", metavar="NAME:D0,D1,…",
                    help="fix a dynamic input's shape for the Lite check (repeat per input)")
     p.set_defaults(func=cmd_import)
@@ -347,19 +352,6 @@ def add_cli(sub) -> None:
     p.add_argument("--out", help="output file (.ms or .mindir)")
     p.add_argument("--fmk", choices=["onnx", "tflite", "caffe", "tf", "mindir"], help="source format")
     p.add_argument("--input-format", choices=["NCHW", "NHWC"], help="layout of the converted model's input")
-    p.add_argument("--kind", choices=KINDS, help="what the model is (default: suggested from its outputs)")
-    p.add_argument("--range", choices=list(RANGES) + ["mean-std"], help="input value range (default: the kind's)")
-    p.add_argument("--color", choices=["RGB", "BGR", "GRAY"], help="colour order of the input")
-    p.add_argument("--letterbox", action=argparse.BooleanOptionalAction, default=None,
-                   help="keep the aspect ratio and pad (default: the kind's)")
-    p.add_argument("--labels", help="labels file (a JSON list, or one name a line)")
-    p.add_argument("--data", help="representative data: a folder of images (or DIR/<class>/*) for calibration "
-                                  "and evaluation")
-    p.add_argument("--auxiliary", action="append", metavar="OUTPUT",
-                   help="an output that does not judge a conversion (e.g. world landmarks in metres)")
-    p.add_argument("--name", help="the name the library shows (default: the file's)")
-    p.add_argument("--tolerance", type=float, metavar="POINTS",
-                   help="task points a quantized variant may lose against FP32 (default: the kind's, e.g. 1 for top-1)")
     p.add_argument("--input-shape", action="append", metavar="NAME:D0,D1,…", help="fix an input's shape")
     p.add_argument("--fp16", action="store_true", help="store weights as FP16")
     p.add_argument("--int8", action="store_true", help="INT8 post-training quantization (FULL_QUANT)")

@@ -189,7 +189,7 @@ class ModelDescription(BaseModel):
         """The description with input `name` fixed at `shape` (DescriptionError if it does not fit)."""
         known = {i.name: i for i in self.inputs}
         if name not in known:
-            raise DescriptionError(f"{self.label}: no input {name!r} (its inputs: {', '.join(map(repr, known))})")
+            raise DescriptionError(f"{self.label} has no input {name!r} (its inputs: {', '.join(map(repr, known))})")
         declared = known[name].shape
         shape = [int(d) for d in shape]
         if any(d <= 0 for d in shape):

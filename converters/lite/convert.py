@@ -320,6 +320,8 @@ def _prepared(src: Path, fmt_name: str, shapes: Mapping[str, Sequence[int]], wor
         return src, {}, src
     try:
         return prepare(src, work, shapes)
+    except UnicodeDecodeError:  # names the rewriting library cannot decode (a ValueError, but not ours to
+        return src, {}, src  # report): Lite gets the original, the verifier judges what it makes of it
     except ValueError as exc:  # a given shape that does not fit the model; an operator nothing rewrites
         raise LiteError(f"{src.name}: {exc}") from None
     except Exception:  # a graph the rewriting library cannot handle: Lite gets the original, and the

