@@ -153,6 +153,7 @@ def check_report(kind: str, model: Bare, result: dict) -> dict:
     return entry
 
 
+@pytest.mark.long  # 21 s; test_device_arm64's digits parity is the default ARM64 check
 def test_classification_int8_on_arm64_by_top1(described, bare):
     """The representative check of the default suite: the digits classifier, INT8 calibrated on its own data."""
     result, _ = described("classification")

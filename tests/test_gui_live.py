@@ -97,6 +97,7 @@ def test_live_page_missing_camera_falls_back(qtbot, settings, runner):
     page.stop()
 
 
+@pytest.mark.long  # 24 s; the Export button's slot is also checked by tests/test_gui_slots.py
 def test_profile_page_compares_and_exports(qtbot, runner, tmp_path, monkeypatch):
     from PySide6.QtGui import QDesktopServices
     from PySide6.QtWidgets import QFileDialog

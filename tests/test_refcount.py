@@ -75,6 +75,7 @@ def test_overlay_drawing(frame_result):
                 lambda: overlay(image.copy(), frame_result.result, 30.0, {"inference": 0.1}, "digits (lite)"), CALLS)
 
 
+@pytest.mark.long  # the refcount checks (45 s together): make test-long
 def test_pipeline_worker_threads(digits_ms):
     """The whole worker step (take_newer → preprocess → predict → decode → overlay → on_result) in the
     pipeline's own threads, as the Live page runs it."""
@@ -89,6 +90,7 @@ def test_pipeline_worker_threads(digits_ms):
 
 
 # -- where the frames meet Qt --------------------------------------------------------------------
+@pytest.mark.long
 def test_qt_image_hand_off(qtbot, frame_result):
     """numpy BGR → QImage → QPixmap → scaled → QLabel.setPixmap: what FrameView does per frame.
     PySide6 6.12.0 loses one None here per call (QLabel.setPixmap returns it unowned)."""
@@ -199,6 +201,7 @@ def test_job_relay_callbacks(qtbot):
 
 
 # -- the whole GUI, as the issue measured it -------------------------------------------------------
+@pytest.mark.long
 def test_live_page_default_view_keeps_none_alive(qtbot, tmp_path):
     """The Live page on its defaults (two models side by side, synthetic source at 30 fps) for 20 s:
     None's refcount must not fall (before the fix: about −56 per second, one per shown frame)."""

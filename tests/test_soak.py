@@ -158,6 +158,7 @@ def _trimmed_rss_mb() -> float:
     return psutil.Process().memory_info().rss / MB
 
 
+@pytest.mark.long  # 14 s: the soaks are opt-in
 def test_repeated_open_run_close_leaks_nothing(digits_ms):
     """What the GUI does when a user switches models: open, run a little, close, again and again. A leak
     is a count that keeps growing over the cycles (tests/busy.py), not one count after the last cycle:
