@@ -25,6 +25,7 @@ def conformance(tmp_path_factory):
 
 
 @pytest.mark.slow
+@pytest.mark.long  # 18 s building the corpus; make test-long (the conversions themselves are checked by test_verify)
 def test_conformance_does_not_regress(conformance):
     recorded = json.loads(BASELINE.read_text())
     now = {name: r["outcome"] for name, r in conformance["cases"].items()}

@@ -96,6 +96,7 @@ def _shapes_dataset(folder, per_class=30, size=48):
     return folder
 
 
+@pytest.mark.long  # 10 s; folder training: test_real_data (faces), the GUI journey; deploy: test_deploy_all_tiers
 def test_folder_dataset_trains_and_deploys(tmp_path):
     data = _shapes_dataset(tmp_path / "shapes")
     (data / "circle" / "broken.png").write_bytes(b"not an image")
