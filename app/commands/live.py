@@ -140,7 +140,7 @@ def _print_table(stats: dict) -> None:
                           f"{_figure(m['vs_truth'])} over {m['vs_truth']['frames']} frames")
     for pair in stats["agreement"]:
         console.print(f"{pair['metric']} {' vs '.join(pair['models'])}: {_figure(pair, 'agreement')} "
-                      f"over {pair['shared_frames']} shared frames")
+                      f"over {pair['shared_frames']} shared frame{'' if pair['shared_frames'] == 1 else 's'}")
     for event in stats["source"]["events"]:
         console.print(f"[yellow]{event['kind']}[/]: {event['message']}")
     for m in stats["models"]:

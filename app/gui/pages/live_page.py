@@ -466,7 +466,7 @@ class LivePage(QWidget):
                          f"  dropped {entry['dropped']}{truth}" + (f"  ERROR {entry['error']}" if entry["error"] else ""))
         for pair in stats.agreement:
             lines.append(f"{' vs '.join(pair['models'])}: {pair['metric']} {_figure(pair, 'agreement')} "
-                         f"on {pair['shared_frames']} shared frames")
+                         f"on {pair['shared_frames']} shared frame{'' if pair['shared_frames'] == 1 else 's'}")
         return "\n".join(lines)
 
     def stop(self) -> None:
