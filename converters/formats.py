@@ -102,6 +102,17 @@ def path_problem(path: str | Path) -> str | None:
     return None if is_file else "not a file"
 
 
+def checked_format(path: Path, lookup, error: type[Exception]):
+    """`lookup(path)` (source_format, lite_format …) for a path that is a readable file; else `error` with one
+    line: no such file, not a file, a name too long, a suffix no format has."""
+    if problem := path_problem(path):
+        raise error(f"{path}: {problem}")
+    try:
+        return lookup(path)
+    except ValueError as exc:
+        raise error(str(exc)) from None
+
+
 def content_problem(path: str | Path, fmt_name: str) -> str | None:
     """Why the file cannot be a `fmt_name` model, judged from its first bytes; None when it may be one."""
     with open(path, "rb") as f:

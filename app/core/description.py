@@ -30,7 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from app.core.files import write_json
 from app.core.models.card import READERS
-from app.core.preprocess import PreprocessError, PreprocessSpec, find_sidecar, letterbox
+from app.core.preprocess import PreprocessError, PreprocessSpec, find_sidecar, letterbox, validation_problems
 from converters.formats import path_problem, source_format
 from converters.targets import TARGETS
 
@@ -254,9 +254,7 @@ def parse(data: bytes | str, source: str) -> ModelDescription:
     try:
         return ModelDescription.model_validate_json(data)
     except ValidationError as exc:
-        problems = [(".".join(str(p) for p in e["loc"]), e["msg"].removeprefix("Value error, "))
-                    for e in exc.errors(include_url=False, include_input=False)]
-        raise PreprocessError(source, problems) from None
+        raise PreprocessError(source, validation_problems(exc)) from None
 
 
 def find_description(model: str | Path) -> Path | None:

@@ -100,9 +100,7 @@ class PreprocessSpec(BaseModel):
         try:
             return cls.model_validate_json(data)
         except ValidationError as exc:
-            problems = [(".".join(str(p) for p in e["loc"]), e["msg"].removeprefix("Value error, "))
-                        for e in exc.errors(include_url=False, include_input=False)]
-            raise PreprocessError(source, problems) from None
+            raise PreprocessError(source, validation_problems(exc)) from None
 
     def save(self, path: str | Path) -> Path:
         return write_json(path, self.model_dump(mode="json"))
@@ -119,6 +117,12 @@ def letterbox(image: np.ndarray, width: int, height: int) -> tuple[np.ndarray, t
     left, top = (pw - w) // 2, (ph - h) // 2
     padded = cv2.copyMakeBorder(image, top, ph - h - top, left, pw - w - left, cv2.BORDER_CONSTANT, value=0)
     return padded, (pw, ph, left, top)
+
+
+def validation_problems(exc: ValidationError) -> list[tuple[str, str]]:
+    """(field path, message) of each problem pydantic found in a sidecar file."""
+    return [(".".join(str(p) for p in e["loc"]), e["msg"].removeprefix("Value error, "))
+            for e in exc.errors(include_url=False, include_input=False)]
 
 
 def find_sidecar(model: str | Path, name: str) -> Path | None:

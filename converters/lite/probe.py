@@ -6,7 +6,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from converters.formats import content_problem, lite_format, path_problem
+from converters.formats import checked_format, content_problem, lite_format
 from converters.lite.errors import LiteError, with_lite_text
 from jobs.child import ChildError, run_child
 from jobs.state import JobState
@@ -29,12 +29,7 @@ class ProbeResult:
 
 def probe_lite_file(path: str | Path, timeout: float = 120.0, state: JobState | None = None) -> ProbeResult:
     path = Path(path)
-    if problem := path_problem(path):
-        raise LiteError(f"{path}: {problem}")
-    try:
-        fmt = lite_format(path)
-    except ValueError as exc:
-        raise LiteError(str(exc)) from None
+    fmt = checked_format(path, lite_format, LiteError)
     if problem := content_problem(path, fmt.name):
         # not worth a child process: Lite would only say "Load model by meta graph failed"
         raise LiteError(f"{path.name}: {problem}")

@@ -19,7 +19,7 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from converters.formats import path_problem, source_format
+from converters.formats import checked_format, source_format
 from converters.protobuf import fields as message_fields
 from jobs.state import JobState
 
@@ -429,12 +429,7 @@ def make_card(path: str | Path, timeout: float = 300.0, state: JobState | None =
         if not path.with_suffix(".prototxt").is_file():
             raise ModelCardError(f"{path}: a Caffe model needs its {path.stem}.prototxt next to it")
         path = path.with_suffix(".prototxt")
-    if problem := path_problem(path):
-        raise ModelCardError(f"{path}: {problem}")
-    try:
-        fmt = source_format(path)
-    except ValueError as exc:
-        raise ModelCardError(str(exc)) from None
+    fmt = checked_format(path, source_format, ModelCardError)
     files = [_file_entry(p) for p in (path, path.with_suffix(fmt.weight_suffix) if fmt.weight_suffix else None)
              if p is not None and p.is_file()]
     info: dict = {"inputs": [], "outputs": [], "io_source": None, "params": None, "flops": None,

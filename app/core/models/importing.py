@@ -28,7 +28,7 @@ from app.core.description import (
 )
 from app.core.live.postprocess import POSTPROCESSORS, suggest_kinds
 from app.core.models.datasets import NAMED
-from converters.formats import path_problem, source_format
+from converters.formats import checked_format, source_format
 
 # the input's data type says the range a quantized model takes its pixels in
 RANGE_BY_DTYPE = {"uint8": "0-255", "int8": "0-255"}
@@ -45,12 +45,7 @@ def propose(path: str | Path, card=None) -> ModelDescription:
     `card` (a ModelCard): its Lite view of the inputs stands in for formats whose reader declares none
     (Caffe, TF, MindIR)."""
     path = model_file_of(path)
-    if problem := path_problem(path):
-        raise DescriptionError(f"{path}: {problem}")
-    try:
-        fmt = source_format(path)
-    except ValueError as exc:
-        raise DescriptionError(str(exc)) from None
+    fmt = checked_format(path, source_format, DescriptionError)
     if path.stat().st_size == 0:
         raise DescriptionError(f"{path.name}: the file is empty")
     try:
