@@ -181,4 +181,5 @@ def test_import_takes_over_what_the_files_beside_the_model_say(tmp_path):
     stranger = tmp_path / "other.onnx"
     stranger.write_bytes(DIGITS_ONNX.read_bytes())
     (tmp_path / "preprocess.json").write_bytes((DIGITS_ONNX.parent / "preprocess.json").read_bytes())
-    assert propose(stranger).preprocess.color != "GRAY"  # the folder's sidecar is model.onnx's, not its
+    guessed = propose(stranger).preprocess  # the folder's sidecar is model.onnx's, not its
+    assert guessed.range != "mean-std" and guessed.color == "GRAY"  # a guess, but of a 1-channel input

@@ -72,10 +72,22 @@ def propose(path: str | Path, card=None) -> ModelDescription:
     preprocess = POSTPROCESSORS[kind].default_input
     if inputs[0].dtype in RANGE_BY_DTYPE:
         preprocess = preprocess.model_copy(update={"range": RANGE_BY_DTYPE[inputs[0].dtype]})
+    if _channels(preprocess, inputs[0]) == 1:  # say what will be fed: the dialog shows GRAY, not RGB
+        preprocess = preprocess.model_copy(update={"color": "GRAY"})
     decoder = {"preset": "face_detection"} if kind == "ssd" else {}
     return ModelDescription(name=path.stem, model_file=path.name, format=fmt.name, inputs=inputs,
                             outputs=[OutputFacts(**o.model_dump()) for o in outputs], preprocess=preprocess,
                             kind=kind, decoder=decoder, origin="imported")
+
+
+def _channels(preprocess: InputOptions, first: TensorFacts) -> int | None:
+    """How many colour channels the first input takes (its open height and width do not matter here)."""
+    if not first.shape or len(first.shape) != 4:
+        return None
+    try:
+        return preprocess.spec(tuple(d or 64 for d in first.shape)).channels
+    except ValueError:
+        return None
 
 
 def _described_beside(path: Path) -> ModelDescription | None:
