@@ -58,9 +58,9 @@ def test_preprocess(model, source):
     check_calls("ModelSpec.prepare (preprocess)", lambda: model.spec.prepare(image), CALLS)
 
 
-# Lite's predict is the slow stage (1.7 ms a call at load 3.7, 53 ms at load 10 on 2 cores: its thread pool
-# yields to the hog): fewer calls, the same bound as 5,000 calls of the cheap stages. A binding that drops one
-# reference a call still loses twice the bound.
+# Lite's predict is the slow stage (1.7 ms a call at load 3.7; at load 10, 53 ms inside the full suite but 4 ms
+# alone, cause not known): fewer calls, the same bound as 5,000 calls of the cheap stages. A binding that drops
+# one reference a call still loses twice the bound.
 LITE_CALLS = 1000
 
 
