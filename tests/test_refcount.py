@@ -58,9 +58,9 @@ def test_preprocess(model, source):
     check_calls("ModelSpec.prepare (preprocess)", lambda: model.spec.prepare(image), CALLS)
 
 
-# Lite's predict is the slow stage (1.7 ms a call at load 3.7; at load 10, 53 ms inside the full suite but 4 ms
-# alone, cause not known): fewer calls, the same bound as 5,000 calls of the cheap stages. A binding that drops
-# one reference a call still loses twice the bound.
+# Lite's predict is the slow stage (1.7 ms a call at load 3.7; at load 10 it was 53 ms inside the full suite, 4 ms
+# alone: Lite had reused a thread pool an earlier test made at nice 10, docs/lite-2.0-notes.md): fewer calls, the
+# same bound as 5,000 calls of the cheap stages. A binding that drops one reference a call still loses twice the bound.
 LITE_CALLS = 1000
 
 
