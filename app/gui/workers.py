@@ -68,9 +68,16 @@ class _Relay(QObject):
     """Lives in the GUI thread and calls a job's callbacks there. A signal connected straight to
     a lambda runs it in the emitting (worker) thread, and a widget touched from there crashes Qt."""
 
-    def __init__(self, parent: QObject, on_done, on_error, on_progress, on_event) -> None:
-        super().__init__(parent)
+    def __init__(self, runner: "JobRunner", job: Job, on_done, on_error, on_progress, on_event) -> None:
+        super().__init__()  # no Qt parent: see JobRunner
         self.on_done, self.on_error, self.on_progress, self.on_event = on_done, on_error, on_progress, on_event
+        self._runner, self._job = weakref.ref(runner), job
+
+    @Slot()
+    def thread_finished(self) -> None:
+        runner = self._runner()
+        if runner is not None:
+            runner._forget(self._job)
 
     @Slot(object)
     def deliver_done(self, result: Any) -> None:
@@ -98,40 +105,50 @@ _RUNNERS: "weakref.WeakSet[JobRunner]" = weakref.WeakSet()
 
 def threads_still_running() -> int:
     """Job threads that have not ended (after stop_all: jobs that ignored Cancel for its whole wait)."""
-    return sum(thread.isRunning() for runner in list(_RUNNERS) for thread in list(runner._running.values()))
+    return sum(thread.isRunning() for runner in list(_RUNNERS) for thread, _ in list(runner._running.values()))
 
 
 class JobRunner(QObject):
-    """Owns the threads of running jobs; keeps references until they end."""
+    """Owns the threads of running jobs; keeps references until they end.
+
+    A job's thread and relay are not Qt children of the runner, and they refer to it only weakly. As
+    children, a runner without a parent (one a test makes) was deleted from inside its last relay's
+    deferred delete — the relay's callbacks held the page that held the runner — and the runner then
+    deleted that same relay again: "shared QObject was deleted directly", a segfault or a corrupted heap
+    in the next processEvents (the load-10 crash; tests/test_workers.py)."""
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self._running: dict[Job, QThread] = {}
+        self._running: dict[Job, tuple[QThread, _Relay]] = {}
         _RUNNERS.add(self)
 
     def start(self, fn: Callable[..., Any], *, on_done=None, on_error=None, on_progress=None, on_event=None,
               **kwargs: Any) -> Job:
         """Run fn(state, **kwargs) in a thread; callbacks run on the GUI thread (on_error gets the exception)."""
         job = Job(fn, **kwargs)
-        thread = QThread(self)
+        thread = QThread()
         job.moveToThread(thread)
         thread.started.connect(job.run)
-        relay = _Relay(self, on_done, on_error, on_progress, on_event)  # created here: the GUI thread
+        relay = _Relay(self, job, on_done, on_error, on_progress, on_event)  # created here: the GUI thread
         job.finished.connect(relay.deliver_done)
         job.failed.connect(relay.deliver_error)
         job.progress.connect(relay.deliver_progress)
         job.event.connect(relay.deliver_event)
         job.finished.connect(thread.quit)
         job.failed.connect(thread.quit)
-        thread.finished.connect(lambda: self._forget(job, relay))
-        self._running[job] = thread
+        thread.finished.connect(relay.thread_finished)  # queued: runs in the GUI thread, after the callbacks
+        self._running[job] = (thread, relay)
         thread.start()
         return job
 
-    def _forget(self, job: Job, relay: _Relay) -> None:
-        thread = self._running.pop(job, None)
-        if thread is not None:
-            thread.deleteLater()
+    def _forget(self, job: Job) -> None:
+        entry = self._running.pop(job, None)
+        if entry is None:
+            return
+        thread, relay = entry
+        # deleteLater hands each object to Qt (PySide gives up its ownership), so dropping our references
+        # here deletes nothing now: Qt deletes them once control is back in the event loop.
+        thread.deleteLater()
         job.deleteLater()
         relay.deleteLater()
 
@@ -139,7 +156,7 @@ class JobRunner(QObject):
         return bool(self._running)
 
     def stop_all(self, wait_ms: int = 10000) -> None:
-        for job, thread in list(self._running.items()):
+        for job, (thread, _) in list(self._running.items()):
             job.cancel()
             thread.quit()
             thread.wait(wait_ms)
