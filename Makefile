@@ -12,10 +12,12 @@ run: setup
 	$(BIN)/edge-studio gui
 
 test: setup
+	@$(BIN)/python tests/system_tools.py
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 # The opt-in checks: soaks, big load tests, full ARM64 parity sweeps, the slow README examples (README: times).
 test-long: setup
+	@$(BIN)/python tests/system_tools.py
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q -m long $(PYTEST_ARGS)
 
 # The installer (not a README set-up command): dist/edge-studio-*-$(FLAVOUR).tar.gz; see docs/packaging.md.

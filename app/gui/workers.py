@@ -114,8 +114,8 @@ class JobRunner(QObject):
     A job's thread and relay are not Qt children of the runner, and they refer to it only weakly. As
     children, a runner without a parent (one a test makes) was deleted from inside its last relay's
     deferred delete — the relay's callbacks held the page that held the runner — and the runner then
-    deleted that same relay again: "shared QObject was deleted directly", a segfault or a corrupted heap
-    in the next processEvents (the load-10 crash; tests/test_workers.py)."""
+    deleted that same relay again: "shared QObject was deleted directly", then a segfault or a corrupted
+    heap (tests/test_workers.py; the likely cause of the load-10 crash in docs/reliability.md)."""
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
