@@ -1,5 +1,6 @@
 """The app's background work yields the CPU: lower_priority() raises the nice value of a child process, or
-of one thread (the live pipeline's loader), to EDGE_STUDIO_CHILD_NICE (10 unless set)."""
+of one thread (the live pipeline's loader), to EDGE_STUDIO_CHILD_NICE (10 unless set). The suite itself runs
+with it set to 0 (tests/conftest.py); these tests set it back explicitly."""
 from __future__ import annotations
 
 import os
@@ -42,3 +43,7 @@ def test_thread_only_lowers_the_calling_thread_and_what_it_starts(monkeypatch):
     thread.join()
     assert seen["loader"] == seen["started"] == max(main_before, 10)
     assert _nice_of(threading.get_native_id()) == main_before  # the caller's own thread is untouched
+
+
+def test_the_suite_runs_background_work_at_normal_priority():
+    assert os.environ["EDGE_STUDIO_CHILD_NICE"] == "0"
