@@ -11,8 +11,7 @@ os.environ.setdefault("GLOG_v", "3")
 # stays smooth. In the suite that work *is* the test, and at nice 10 beside a machine's other work at nice 0
 # it got a ninth of their CPU share: at load 10 the suite crawled. The suite runs it at normal priority (clean
 # clones, 7 December: quiet 897 s against 999 s at nice 10; in the Lite pool it reuses, 1.5 ms a predict
-# against 43 ms beside a hog, docs/lite-2.0-notes.md);
-# tests/test_priority.py checks lower_priority itself.
+# against 43 ms beside a hog, docs/lite-2.0-notes.md). tests/test_priority.py checks lower_priority itself.
 os.environ.setdefault("EDGE_STUDIO_CHILD_NICE", "0")
 sys.path.insert(0, str(Path(__file__).parent))
 
