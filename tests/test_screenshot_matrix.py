@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import select
 import shutil
 import subprocess
 import sys
@@ -30,11 +31,20 @@ needs_x = pytest.mark.skipif(not (shutil.which("Xvfb") and shutil.which("openbox
                              reason="the screenshot matrix needs Xvfb and openbox (apt-get install -y xvfb openbox)")
 
 
-def _free_display() -> int:
-    for number in range(90, 200):
-        if not Path(f"/tmp/.X{number}-lock").exists() and not Path(f"/tmp/.X11-unix/X{number}").exists():
-            return number
-    raise RuntimeError("no free X display number")
+def _display_number(xvfb: subprocess.Popen, read_end: int, timeout_s: float = 30) -> int:
+    """The display Xvfb chose (-displayfd: it writes the number once it accepts clients). Picking a free
+    number ourselves raced with the other pytest-xdist worker and with other X servers on the machine."""
+    deadline = time.monotonic() + timeout_s
+    text = b""
+    while not text.endswith(b"\n"):
+        if xvfb.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError("Xvfb did not start")
+        if select.select([read_end], [], [], 0.1)[0]:
+            chunk = os.read(read_end, 16)
+            if not chunk:
+                raise RuntimeError("Xvfb closed -displayfd without naming a display")
+            text += chunk
+    return int(text)
 
 
 class XServer:
@@ -42,19 +52,25 @@ class XServer:
 
     def __init__(self, size: str, window_manager: bool = True) -> None:
         self.size, self.window_manager = size, window_manager
-        self.display = f":{_free_display()}"
+        self.display = ""
         self.processes: list[subprocess.Popen] = []
 
     def __enter__(self) -> "XServer":
-        xvfb = subprocess.Popen(["Xvfb", self.display, "-screen", "0", f"{self.size}x24", "-nolisten", "tcp"],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        read_end, write_end = os.pipe()
+        try:
+            xvfb = subprocess.Popen(["Xvfb", "-displayfd", str(write_end), "-screen", "0", f"{self.size}x24",
+                                     "-nolisten", "tcp"], pass_fds=(write_end,),
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        finally:
+            os.close(write_end)  # Xvfb holds its own copy: the pipe reads empty if it dies
         self.processes.append(xvfb)
-        socket = Path(f"/tmp/.X11-unix/X{self.display[1:]}")
-        deadline = time.monotonic() + 30
-        while not socket.exists():
-            if xvfb.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"Xvfb {self.display} did not start")
-            time.sleep(0.05)
+        try:
+            self.display = f":{_display_number(xvfb, read_end)}"
+        except BaseException:
+            self.__exit__()
+            raise
+        finally:
+            os.close(read_end)
         if self.window_manager:
             self.processes.append(subprocess.Popen(["openbox"], env=self.env(), stdout=subprocess.DEVNULL,
                                                    stderr=subprocess.DEVNULL))

@@ -189,13 +189,16 @@ def test_repeated_open_run_close_leaks_nothing(digits_ms):
     assert set(after["python_threads"]) <= set(before["python_threads"])  # no live-* thread outlives its pipeline
 
 
-def test_headless_cli_runs_leave_nothing_behind(capsys):
+def test_headless_cli_runs_leave_nothing_behind(capsys, tmp_path, monkeypatch):
     """`edge-studio live --json` three times in one process (as a script or the GUI's headless mode would):
     each run converts the sample in a temp folder, runs, closes; nothing may pile up."""
     import argparse
     import tempfile
 
     from app.commands.live import add_cli
+
+    # this process's temp folders only: the machine's /tmp also holds the other test worker's live runs
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
 
     parser = argparse.ArgumentParser()
     add_cli(parser.add_subparsers())

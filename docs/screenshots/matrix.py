@@ -188,7 +188,7 @@ def shoot_pages(app, size: str, themes: list[str], out: Path, report_cache: Path
     from app.gui.settings import Settings
     from app.gui.theme import apply_theme
 
-    tmp = Path(tempfile.mkdtemp(prefix="edge-studio-matrix-"))
+    tmp = Path(tempfile.mkdtemp(prefix="pages-"))
     apply_theme(themes[0])
     window = MainWindow(settings=Settings(tmp / "settings.json"), start_live=False)
     window.showMaximized() if window.maximize else window.show()
@@ -284,7 +284,7 @@ def main() -> int:
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     # the user's own model list and packages stay out of the shots (and untouched)
-    os.environ["XDG_DATA_HOME"] = tempfile.mkdtemp(prefix="edge-studio-matrix-data-")
+    os.environ["XDG_DATA_HOME"] = tempfile.mkdtemp(prefix="data-")
     app = QApplication.instance() or QApplication(sys.argv)
     from app.gui.live_view import load_lite_runtime
 
@@ -304,4 +304,9 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # every temp folder of the run (settings, the model list, booth clips, the app's scratch) goes in here,
+    # and goes with it
+    with tempfile.TemporaryDirectory(prefix="edge-studio-matrix-") as scratch:
+        tempfile.tempdir = scratch
+        code = main()
+    sys.exit(code)
