@@ -5,12 +5,11 @@ line naming the packages, and those tests are skipped with the same reason. Exit
 missing X server must not stop the rest of the suite."""
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
 import sys
 
 from app.gui.display_check import PACKAGES, missing_libraries
+from jobs import apt
 
 PROGRAMS = {"Xvfb": "xvfb", "openbox": "openbox"}  # program → Debian package
 
@@ -25,18 +24,14 @@ def main() -> int:
     missing = missing_packages()
     if not missing:
         return 0
-    if os.geteuid() == 0 and shutil.which("apt-get"):
+    if apt.can_install():
         print(f"Installing what the real-window tests need: {' '.join(missing)}", flush=True)
-        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-        # `apt-get update` may fail on one unsigned list while the others update: judge the install.
-        subprocess.run(["apt-get", "update", "-qq"], capture_output=True, env=env)
-        subprocess.run(["apt-get", "install", "-y", "-qq", "--no-install-recommends", *missing],
-                       capture_output=True, env=env)
+        apt.install(missing)
         missing = missing_packages()
         if not missing:
             return 0
     print(f"edge-studio test: the real-window tests will be skipped: install {' '.join(missing)} "
-          f"(Debian/Ubuntu: sudo apt-get install {' '.join(missing)})", file=sys.stderr)
+          f"{apt.hint(missing)}", file=sys.stderr)
     return 0
 
 

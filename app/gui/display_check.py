@@ -10,6 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from jobs import apt
+
 # soname → Debian package
 PACKAGES = {
     "libxcb-cursor.so.0": "libxcb-cursor0", "libxcb-icccm.so.4": "libxcb-icccm4",
@@ -41,8 +43,7 @@ def problem() -> str | None:
     if not missing:
         return None
     packages = sorted({PACKAGES.get(name, name) for name in missing})
-    return (f"edge-studio: Qt's X11 plugin lacks {', '.join(missing)}: install them "
-            f"(Debian/Ubuntu: sudo apt-get install {' '.join(packages)})")
+    return f"edge-studio: Qt's X11 plugin lacks {', '.join(missing)}: install them {apt.hint(packages)}"
 
 
 def main() -> int:
@@ -51,12 +52,10 @@ def main() -> int:
     if line is None:
         return 0
     packages = sorted({PACKAGES.get(name, name) for name in missing_libraries()})
-    if os.geteuid() == 0 and shutil.which("apt-get"):
+    if apt.can_install():
         print(f"Installing the X11 libraries Qt needs: {' '.join(packages)}", flush=True)
-        quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
-        subprocess.run(["apt-get", "update", "-qq"], check=False, **quiet)
-        done = subprocess.run(["apt-get", "install", "-y", "-qq", *packages], **quiet)
-        if done.returncode == 0 and not missing_libraries():
+        apt.install(packages)
+        if not missing_libraries():
             return 0
     print(line, file=sys.stderr)
     return 2

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import os
 import shutil
 import subprocess
 import sys
@@ -27,6 +26,7 @@ from converters.lite.arm64.paths import (
     native_arm64,
 )
 from converters.lite.wheel import SetupError, fetch_wheel_libraries
+from jobs import apt
 
 SOURCE = Path(__file__).with_name("runner.cpp")
 # The loopback-sshd test of `bench --remote` needs an OpenSSH server; CI (root) gets one too.
@@ -42,31 +42,20 @@ def _missing(tools: dict[str, str]) -> dict[str, str]:
     return {tool: package for tool, package in tools.items() if shutil.which(tool) is None}
 
 
-def _apt_install(packages: list[str]) -> None:
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    print(f"Installing {' '.join(packages)} with apt-get…", flush=True)
-    # `apt-get update` may fail on one unsigned list while the others update: judge the install.
-    subprocess.run(["apt-get", "update", "-qq"], capture_output=True, env=env)
-    done = subprocess.run(["apt-get", "install", "-y", "-qq", "--no-install-recommends", *packages],
-                          capture_output=True, text=True, env=env)
-    if done.returncode != 0:
-        last = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]
-        raise SetupError(f"apt-get install {' '.join(packages)} failed: {last[0]}")
-
-
 def ensure_tools() -> str:
     """Install what is missing when we are root; else return the one-line reason ARM is unavailable."""
     needed = {"g++": "g++"} if native_arm64() else dict(TOOLS)  # an aarch64 host builds and runs natively
     missing = _missing(needed)
-    is_root = hasattr(os, "geteuid") and os.geteuid() == 0
-    if is_root and shutil.which("apt-get"):
-        extra = _missing(TEST_TOOLS)
-        if missing or extra:
-            _apt_install(sorted(set(missing.values()) | set(extra.values())))
+    if apt.can_install():
+        packages = sorted(set(missing.values()) | set(_missing(TEST_TOOLS).values()))
+        if packages:
+            print(f"Installing {' '.join(packages)} with apt-get…", flush=True)
+            if failed := apt.install(packages):
+                raise SetupError(f"apt-get install {' '.join(packages)} failed: {failed}")
         missing = _missing(needed)
     if missing:
-        return (f"install {' and '.join(missing.values())} "
-                f"(Debian/Ubuntu: sudo apt-get install {' '.join(missing.values())}), then run make setup again")
+        return (f"install {' and '.join(missing.values())} {apt.hint(list(missing.values()))}, "
+                "then run make setup again")
     return ""
 
 
