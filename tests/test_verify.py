@@ -248,25 +248,35 @@ def test_deploy_fails_the_tier_whose_file_differs_and_ships_the_rest(cancelling_
     assert "WARNING — shipped although it differs" in (root / "pkg2" / "device" / "README.md").read_text()
 
 
-def test_convert_page_shows_a_red_verdict_with_the_numbers(qtbot, cancelling_deploy):
+def test_convert_page_shows_a_red_verdict_with_the_numbers(qtbot, tmp_path):
+    """The Convert page of a model whose INT8 file answers wrongly, driven by its Build all button."""
     from PySide6.QtGui import QColor
 
+    from app.core.description import load_description_for
     from app.gui.pages.convert_page import VERDICT_COLOURS, VERDICT_COLUMN, ConvertPage
     from app.gui.state import AppState
     from app.gui.workers import JobRunner
 
-    _, root, summary = cancelling_deploy
+    folder = tmp_path / "cancelling"
+    folder.mkdir()
+    model = cancelling_net(folder / "model.onnx")
+    (folder / "preprocess.json").write_bytes((DIGITS.parent / "preprocess.json").read_bytes())
+    load_description_for(model).model_copy(update={"data": "digits"}).save(folder)  # calibrated on digits
+    state = AppState(folder)
     runner = JobRunner()
-    page = ConvertPage(AppState(), runner)
+    page = ConvertPage(state, runner)
     qtbot.addWidget(page)
-    page.chosen = set(summary["targets"])
-    page.done(root / "pkg", summary)
+    for name, check in page.checks.items():
+        check.setChecked(name in ("edge-fp32", "device-int8"))
+    with qtbot.waitSignal(state.package_changed, timeout=int(scaled(300) * 1000)):
+        page.build_button.click()
     rows = {page.table.item(r, 0).text(): r for r in range(page.table.rowCount())}
     verdict = page.table.item(rows["device-int8"], VERDICT_COLUMN)
     assert verdict.text().startswith("WRONG · ") and "%" in verdict.text()  # judged by the task, with its figure
     assert verdict.background().color() == QColor(VERDICT_COLOURS["WRONG"])
     assert page.table.item(rows["edge-fp32"], VERDICT_COLUMN).text() in ("matches", "close")
     assert "device-int8 not built" in page.details.toPlainText() and "cosine" in page.details.toPlainText()
+    assert not (state.package_dir / "device" / "model_int8.ms").exists()  # the wrong file is not shipped
     runner.stop_all()
 
 

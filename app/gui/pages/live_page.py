@@ -86,9 +86,13 @@ class LivePage(QWidget):
             self.source.addItem(label, spec)
         self.source.addItem("Video file…", "file")
         self.source.addItem("Image folder…", "folder")
-        # the camera scan renames items after the first show: follow them (a long file name stops at 300 px)
-        self.source.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
-        self.source.setMaximumWidth(220)
+        # as narrow as 14 characters on an 800-px screen, as wide as its text (up to 360 px) where there is room:
+        # at a fixed 220 px a 1024-px window cut "Synthetic digits (no webcam found)"; the tooltip has it all
+        self.source.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.source.setMinimumContentsLength(14)
+        self.source.setMaximumWidth(360)
+        self.source.setToolTip(self.source.currentText())
+        self.source.currentTextChanged.connect(self.source.setToolTip)
         self.model_a = QComboBox()
         self.model_b = QComboBox()
         self.model_b.addItem("— single view —", None)
@@ -133,6 +137,7 @@ class LivePage(QWidget):
         for widget in (QLabel("Source"), self.source, self.same_frame, self.import_button, self.start_button,
                        self.stop_button):
             actions.addWidget(widget)
+        actions.setStretchFactor(self.source, 3)  # the room goes to the source's name first
         actions.addStretch(1)
         layout.addLayout(actions)
         views = QHBoxLayout()
