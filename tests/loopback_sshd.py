@@ -2,6 +2,7 @@
 key-based login only. It plays a board: `bench --remote` runs bundles on it through qemu."""
 from __future__ import annotations
 
+import contextlib
 import getpass
 import os
 import shutil
@@ -11,6 +12,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import busy
+
 SSHD = "/usr/sbin/sshd"
 
 
@@ -18,6 +21,15 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def refusing_port():
+    """A loopback port that refuses connections for as long as the block runs: bound, never listening.
+    (A port merely found free and released may be taken meanwhile by a server of the other test worker.)"""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        yield s.getsockname()[1]
 
 
 def keygen(path: Path) -> Path:
@@ -63,14 +75,7 @@ def _die_with_parent() -> None:
     ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
-def start(folder: Path) -> Sshd:
-    folder.mkdir(parents=True, exist_ok=True)
-    host_key, user_key, other_key = (keygen(folder / n) for n in ("host_key", "user_key", "other_key"))
-    (folder / "authorized_keys").write_text((folder / "user_key.pub").read_text())
-    for path in (folder / "authorized_keys", host_key, user_key, other_key):
-        path.chmod(0o600)
-    port = free_port()
-    user = getpass.getuser()
+def _start_sshd(folder: Path, port: int, host_key: Path, user: str) -> subprocess.Popen:
     config = folder / "sshd_config"
     config.write_text("\n".join([
         f"Port {port}", "ListenAddress 127.0.0.1", f"HostKey {host_key}", f"PidFile {folder / 'sshd.pid'}",
@@ -78,22 +83,39 @@ def start(folder: Path) -> Sshd:
         "PasswordAuthentication no", "KbdInteractiveAuthentication no", "UsePAM no", "StrictModes no",
         "PermitRootLogin prohibit-password", f"AllowUsers {user}", "Subsystem sftp internal-sftp",
         "LogLevel ERROR", ""]))
+    return subprocess.Popen([SSHD, "-D", "-e", "-f", str(config)], stdout=subprocess.DEVNULL,
+                            stderr=open(folder / "sshd.log", "w"), preexec_fn=_die_with_parent)
+
+
+def start(folder: Path) -> Sshd:
+    folder.mkdir(parents=True, exist_ok=True)
+    host_key, user_key, other_key = (keygen(folder / n) for n in ("host_key", "user_key", "other_key"))
+    (folder / "authorized_keys").write_text((folder / "user_key.pub").read_text())
+    for path in (folder / "authorized_keys", host_key, user_key, other_key):
+        path.chmod(0o600)
+    user = getpass.getuser()
     if os.geteuid() == 0:
         Path("/run/sshd").mkdir(exist_ok=True)  # sshd's privilege-separation directory
-    proc = subprocess.Popen([SSHD, "-D", "-e", "-f", str(config)], stdout=subprocess.DEVNULL,
-                            stderr=open(folder / "sshd.log", "w"), preexec_fn=_die_with_parent)
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"sshd exited: {(folder / 'sshd.log').read_text().strip()}")
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+    for attempt in range(3):  # the free port may be taken (by the other test worker) before sshd binds it
+        port = free_port()
+        proc = _start_sshd(folder, port, host_key, user)
+        deadline = time.monotonic() + busy.scaled(10)
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                log = (folder / "sshd.log").read_text().strip()
+                if "Address already in use" in log and attempt < 2:
+                    break
+                raise RuntimeError(f"sshd exited: {log}")
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        else:
+            proc.kill()
+            raise RuntimeError("sshd did not start listening within 10 s")
+        if proc.poll() is None:
             break
-        except OSError:
-            time.sleep(0.1)
-    else:
-        proc.kill()
-        raise RuntimeError("sshd did not start listening within 10 s")
     known = folder / "known_hosts"
     key_type, key_data = (folder / "host_key.pub").read_text().split()[:2]
     known.write_text(f"[127.0.0.1]:{port} {key_type} {key_data}\n")

@@ -40,7 +40,7 @@ class Progress:
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if report.failed:
             self.failed += 1
-        if report.when != "teardown":
+        if report.when not in ("teardown", "???"):  # "???": pytest-xdist's report of a test whose worker crashed
             return
         self.done += 1
         now = time.monotonic()

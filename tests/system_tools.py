@@ -24,14 +24,15 @@ def main() -> int:
     missing = missing_packages()
     if not missing:
         return 0
+    failed = ""  # apt-get's reason, when it tried and failed
     if apt.can_install():
         print(f"Installing what the real-window tests need: {' '.join(missing)}", flush=True)
-        apt.install(missing)
+        failed = apt.install(missing)
         missing = missing_packages()
         if not missing:
             return 0
     print(f"edge-studio test: the real-window tests will be skipped: install {' '.join(missing)} "
-          f"{apt.hint(missing)}", file=sys.stderr)
+          f"{apt.hint(missing)}" + (f" (apt-get: {failed})" if failed else ""), file=sys.stderr)
     return 0
 
 

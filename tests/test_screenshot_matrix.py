@@ -56,27 +56,33 @@ class XServer:
         self.processes: list[subprocess.Popen] = []
 
     def __enter__(self) -> "XServer":
-        read_end, write_end = os.pipe()
+        # `with` calls __exit__ only once __enter__ has returned: whatever started before a failure is stopped here
         try:
-            xvfb = subprocess.Popen(["Xvfb", "-displayfd", str(write_end), "-screen", "0", f"{self.size}x24",
-                                     "-nolisten", "tcp"], pass_fds=(write_end,),
-                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        finally:
-            os.close(write_end)  # Xvfb holds its own copy: the pipe reads empty if it dies
-        self.processes.append(xvfb)
-        try:
-            self.display = f":{_display_number(xvfb, read_end)}"
+            self._start()
         except BaseException:
             self.__exit__()
             raise
+        return self
+
+    def _start(self) -> None:
+        read_end, write_end = os.pipe()
+        try:
+            try:
+                xvfb = subprocess.Popen(["Xvfb", "-displayfd", str(write_end), "-screen", "0", f"{self.size}x24",
+                                         "-nolisten", "tcp"], pass_fds=(write_end,),
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            finally:
+                os.close(write_end)  # Xvfb holds its own copy: the pipe reads empty if it dies
+            self.processes.append(xvfb)
+            self.display = f":{_display_number(xvfb, read_end)}"
         finally:
             os.close(read_end)
         if self.window_manager:
             self.processes.append(subprocess.Popen(["openbox"], env=self.env(), stdout=subprocess.DEVNULL,
                                                    stderr=subprocess.DEVNULL))
             time.sleep(1.0)  # openbox takes the screen (it then decorates, maximizes and full-screens for us)
-            assert self.processes[-1].poll() is None, "openbox did not start"
-        return self
+            if self.processes[-1].poll() is not None:
+                raise RuntimeError("openbox did not start")
 
     def env(self) -> dict:
         env = dict(os.environ, DISPLAY=self.display, QT_QPA_PLATFORM="xcb", PYTHONPATH=str(ROOT))

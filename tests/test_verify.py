@@ -266,18 +266,21 @@ def test_convert_page_shows_a_red_verdict_with_the_numbers(qtbot, tmp_path):
     runner = JobRunner()
     page = ConvertPage(state, runner)
     qtbot.addWidget(page)
-    for name, check in page.checks.items():
-        check.setChecked(name in ("edge-fp32", "device-int8"))
-    with qtbot.waitSignal(state.package_changed, timeout=int(scaled(300) * 1000)):
+    try:
+        for name, check in page.checks.items():
+            check.setChecked(name in ("edge-fp32", "device-int8"))
         page.build_button.click()
-    rows = {page.table.item(r, 0).text(): r for r in range(page.table.rowCount())}
-    verdict = page.table.item(rows["device-int8"], VERDICT_COLUMN)
-    assert verdict.text().startswith("WRONG · ") and "%" in verdict.text()  # judged by the task, with its figure
-    assert verdict.background().color() == QColor(VERDICT_COLOURS["WRONG"])
-    assert page.table.item(rows["edge-fp32"], VERDICT_COLUMN).text() in ("matches", "close")
-    assert "device-int8 not built" in page.details.toPlainText() and "cosine" in page.details.toPlainText()
-    assert not (state.package_dir / "device" / "model_int8.ms").exists()  # the wrong file is not shipped
-    runner.stop_all()
+        qtbot.waitUntil(lambda: not page.controls.busy, timeout=300_000)
+        assert state.package_dir is not None, page.details.toPlainText()  # built (a failed build says why there)
+        rows = {page.table.item(r, 0).text(): r for r in range(page.table.rowCount())}
+        verdict = page.table.item(rows["device-int8"], VERDICT_COLUMN)
+        assert verdict.text().startswith("WRONG · ") and "%" in verdict.text()  # judged by the task, with its figure
+        assert verdict.background().color() == QColor(VERDICT_COLOURS["WRONG"])
+        assert page.table.item(rows["edge-fp32"], VERDICT_COLUMN).text() in ("matches", "close")
+        assert "device-int8 not built" in page.details.toPlainText() and "cosine" in page.details.toPlainText()
+        assert not (state.package_dir / "device" / "model_int8.ms").exists()  # the wrong file is not shipped
+    finally:
+        runner.stop_all()
 
 
 def test_model_card_says_converts_and_matches(tmp_path):

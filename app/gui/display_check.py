@@ -54,9 +54,10 @@ def main() -> int:
     packages = sorted({PACKAGES.get(name, name) for name in missing_libraries()})
     if apt.can_install():
         print(f"Installing the X11 libraries Qt needs: {' '.join(packages)}", flush=True)
-        apt.install(packages)
+        failed = apt.install(packages)
         if not missing_libraries():
             return 0
+        line += f" (apt-get: {failed})" if failed else ""
     print(line, file=sys.stderr)
     return 2
 

@@ -304,9 +304,10 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    # every temp folder of the run (settings, the model list, booth clips, the app's scratch) goes in here,
-    # and goes with it
-    with tempfile.TemporaryDirectory(prefix="edge-studio-matrix-") as scratch:
-        tempfile.tempdir = scratch
+    # every temp folder of the run (settings, the model list, booth clips, the app's scratch; children's too,
+    # through TMPDIR) goes in here and goes with it; a file still being written at the end must not turn a good
+    # run into exit 1
+    with tempfile.TemporaryDirectory(prefix="edge-studio-matrix-", ignore_cleanup_errors=True) as scratch:
+        tempfile.tempdir = os.environ["TMPDIR"] = scratch
         code = main()
     sys.exit(code)

@@ -372,6 +372,10 @@ class RayServedModel:
         nodes = [{"ip": n["NodeManagerAddress"], "cpus": n["Resources"].get("CPU", 0)}
                  for n in ray.nodes() if n.get("Alive")]
         alive = self._alive_replicas()
+        if running is not None and alive is not None:
+            # Serve counts a killed replica as running until its next health check (up to ~10 s, longer on busy
+            # cores), while Ray releases its actor's name at once: no more are running than Ray still lists
+            running = min(running, len(alive))
         replicas = {rid: {"pid": info["pid"], "node": info["node"], "requests": self.served.get(rid, 0)}
                     for rid, info in self.replicas.items() if alive is None or rid in alive}
         gone = {rid: self.served.get(rid, 0) for rid in self.replicas if alive is not None and rid not in alive}
