@@ -11,6 +11,7 @@ import hashlib
 import shutil
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from converters.lite import paths
@@ -50,8 +51,8 @@ def build_shims(home: Path, force: bool = False) -> None:
     compiler = shutil.which("g++")
     if compiler is None:
         raise SetupError("g++ is not installed: install it (Debian/Ubuntu: apt-get install g++) and retry")
+    compiling = []  # both at once: on a busy machine two compilers get two shares of the cores
     for shim, (source, library) in SHIMS.items():
-        out = home / shim
         tmp = home / f".{shim}.tmp"
         cmd = [compiler, "-std=c++17", "-O2", "-fPIC", "-shared", "-fvisibility=hidden",
                "-D_GLIBCXX_USE_CXX11_ABI=0",  # the Lite libraries use the old std::string ABI
@@ -59,10 +60,13 @@ def build_shims(home: Path, force: bool = False) -> None:
                f"-L{home / 'lib'}", f"-l:{library}",
                "-Wl,--disable-new-dtags,-rpath,$ORIGIN/lib"]  # no LD_LIBRARY_PATH needed
         print(f"Compiling {shim}…", flush=True)
-        done = subprocess.run(cmd, capture_output=True, text=True)
-        if done.returncode != 0:
-            raise SetupError(f"g++ failed to build {shim}:\n{done.stderr[-2000:]}")
-        tmp.replace(out)
+        compiling.append((shim, tmp, subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                                      text=True)))
+    finished = [(shim, tmp, process, process.communicate()[1]) for shim, tmp, process in compiling]
+    for shim, tmp, process, errors in finished:
+        if process.returncode != 0:
+            raise SetupError(f"g++ failed to build {shim}:\n{errors[-2000:]}")
+        tmp.replace(home / shim)
     stamp.write_text(wanted)
 
 
@@ -79,9 +83,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--force", action="store_true", help="download and rebuild even if present")
     args = parser.parse_args(argv)
     try:
-        home = ensure_bridge(force=args.force)
-        # The device tier's ARM64 runtime: without root and tools it only says what to install.
-        arm_home, arm_reason = ensure_arm64(force=args.force)
+        # The x86 bridge and the device tier's ARM64 runtime share nothing: set up side by side (without
+        # root and tools the ARM64 part only says what to install).
+        with ThreadPoolExecutor(2) as pool:
+            bridge, arm64 = pool.submit(ensure_bridge, args.force), pool.submit(ensure_arm64, args.force)
+            home, (arm_home, arm_reason) = bridge.result(), arm64.result()
     except SetupError as exc:
         print(f"edge-studio setup: {exc}", file=sys.stderr)
         return 2
