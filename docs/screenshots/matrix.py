@@ -260,8 +260,12 @@ def booth_geometry(app) -> list[str]:
     booth = BoothWindow(camera="", timing=BoothTiming(scene_s=3600), clip_dir=tempfile.mkdtemp())
     booth.show_on()
     try:
-        settle(app, 1.5)
         screen = booth.screen().geometry()
+        # the window manager makes it full-screen when it gets to it: within 1.5 s here on a quiet machine (first
+        # it maps the window decorated), later beside other work (still decorated, (-1, -20, 1026, 793), after
+        # 1.5 s under a CPU hog)
+        settle(app, 1.5)
+        wait_until(app, lambda: booth.frameGeometry() == screen and booth.geometry() == screen, timeout=30)
         shown = booth.frameGeometry()
         return [] if shown == screen and booth.geometry() == screen else \
             [f"booth {shown.getRect()} is not the screen {screen.getRect()}"]
