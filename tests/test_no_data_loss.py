@@ -206,3 +206,17 @@ def test_a_crashed_runs_temp_folders_are_removed_at_the_next_start(tmp_path):
     finally:
         os.rmdir(mine)
 
+
+
+def test_a_killed_mindspore_processs_scratch_is_swept_too(tmp_path):
+    """A process that imports MindSpore works in a scratch folder it removes at exit; killed (or ended by
+    os._exit) it cannot, and that folder is named for remove_stale_scratch like the others."""
+    import sys
+
+    code = ("import os\nfrom app.core.files import enter_mindspore_scratch\n"
+            "print(enter_mindspore_scratch(), flush=True)\nos._exit(0)  # as if killed: no atexit\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                          env={**child_env(), "TMPDIR": str(tmp_path)}, cwd=tmp_path)
+    left = Path(done.stdout.strip())
+    assert done.returncode == 0 and left.is_dir() and left.parent == tmp_path, done.stderr
+    assert remove_stale_scratch(tmp_path) == [left] and not left.exists()

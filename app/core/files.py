@@ -108,7 +108,9 @@ def enter_mindspore_scratch(folder: str | Path | None = None) -> Path:
     MindSpore drops IR dumps and other files into the current directory: every process that imports
     it calls this first, so nothing lands in the user's folder."""
     if folder is None:
-        folder = tempfile.mkdtemp(prefix="edge-studio-ms-")
+        # named with our pid: a process killed before atexit runs (a stopped cloud server, a cancelled job)
+        # leaves it to remove_stale_scratch at the next start
+        folder = scratch_dir("ms")
         atexit.register(shutil.rmtree, folder, True)
     os.chdir(folder)
     return Path(folder)
