@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import base64
 import json
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -12,6 +11,7 @@ import cv2
 import httpx
 import numpy as np
 import pytest
+from loopback_sshd import refusing_port
 
 from app.core.cloud.client import CloudError, CloudRuntime
 from app.core.cloud.server import ServeError, start_server_process
@@ -152,10 +152,9 @@ def test_bad_model_folder_is_refused(tmp_path):
 
 
 def test_server_down_gives_a_clear_error():
-    with socket.socket() as s:  # a port nobody listens on: held (bound, not listening) so no other test takes it
-        s.bind(("127.0.0.1", 0))
+    with refusing_port() as port:  # held (bound, not listening) so that no other test's server takes it
         with pytest.raises(CloudError, match="not reachable.*edge-studio serve"):
-            CloudRuntime(f"http://127.0.0.1:{s.getsockname()[1]}")
+            CloudRuntime(f"http://127.0.0.1:{port}")
 
 
 def test_stopped_server_and_emulated_delay():
